@@ -76,7 +76,7 @@ def test_tags_not_import_paths(serializer: Serializer) -> None:
 
 def test_unknown_tag_is_a_clear_error(serializer: Serializer) -> None:
     text = json.dumps({"format": 1, "value": {"$type": "os.system", "$data": "rm -rf /"}})
-    with pytest.raises(RegistryError, match="unknown type tag 'os.system'"):
+    with pytest.raises(RegistryError, match=r"unknown type tag 'os\.system'"):
         serializer.loads(text)
 
 
@@ -112,8 +112,6 @@ def test_extension_dataclass_and_tag_clash() -> None:
 
 
 def test_corrupt_stored_fields_name_the_type(serializer: Serializer) -> None:
-    text = json.dumps(
-        {"format": 1, "value": {"$type": "linspace_loop", "$data": {"bogus": 1}}}
-    )
+    text = json.dumps({"format": 1, "value": {"$type": "linspace_loop", "$data": {"bogus": 1}}})
     with pytest.raises(SerializationError, match="linspace_loop"):
         serializer.loads(text)

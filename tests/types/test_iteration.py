@@ -111,7 +111,11 @@ def test_expected_equals_walked(n_outer: int, n_inner: int, step: int) -> None:
     scan = StepsConfiguration(
         [
             LinspaceLoop(
-                "a", "0", "1", n_outer, [ArangeLoop("b", "0", str(n_inner), str(step), [ExecuteShot()])]
+                "a",
+                "0",
+                "1",
+                n_outer,
+                [ArangeLoop("b", "0", str(n_inner), str(step), [ExecuteShot()])],
             )
         ]
     )

@@ -49,7 +49,9 @@ def test_compiled_namespace_gives_si_values_and_display_units() -> None:
 
 
 def test_undefined_name_is_located_and_suggests_closest() -> None:
-    namespace = ParameterNamespace.from_mapping({"mot": {"detuning": "1 MHz"}, "x": "mot.detunin * 2"})
+    namespace = ParameterNamespace.from_mapping(
+        {"mot": {"detuning": "1 MHz"}, "x": "mot.detunin * 2"}
+    )
     with pytest.raises(UndefinedParameterError) as info:
         namespace.compile()
     message = str(info.value)

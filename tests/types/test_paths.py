@@ -60,7 +60,9 @@ def test_hash_and_order() -> None:
 
 
 _names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn"), blacklist_characters="/\\"),
+    alphabet=st.characters(
+        blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn"), blacklist_characters="/\\"
+    ),
     min_size=1,
     max_size=20,
 ).filter(lambda s: s == s.strip() and s not in (".", ".."))

@@ -26,7 +26,9 @@ def test_digital_blocks_merge_equal_bools() -> None:
 
 
 def test_expression_blocks_are_kept_apart() -> None:
-    lane = DigitalTimeLane.from_blocks([("square_wave(t * 1 kHz)", 1), ("square_wave(t * 1 kHz)", 1)])
+    lane = DigitalTimeLane.from_blocks(
+        [("square_wave(t * 1 kHz)", 1), ("square_wave(t * 1 kHz)", 1)]
+    )
     assert len(lane.blocks) == 2
     assert lane[0] == Expression("square_wave(t * 1 kHz)")
 

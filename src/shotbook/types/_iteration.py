@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from ._expression import CompiledExpression, Expression
 from ._expression_errors import ExpressionError, UndefinedParameterError
@@ -129,7 +129,7 @@ class ExecuteShot:
         return "do shot"
 
 
-Step = Union[VariableDeclaration, LinspaceLoop, ArangeLoop, ExecuteShot]
+Step = VariableDeclaration | LinspaceLoop | ArangeLoop | ExecuteShot
 
 
 # --- compiled plan -----------------------------------------------------------------------------
@@ -219,7 +219,7 @@ class _Declare(_Node):
     def count(self, known: _Values) -> int:
         if all(name in known for name in self.value.expression.names):
             try:
-                known[self.name] = self.value(known)  # type: ignore[assignment]
+                known[self.name] = self.value(known)
                 return 0
             except ExpressionError:
                 pass

@@ -45,7 +45,7 @@ class CompiledNamespace:
         """Evaluate each entry in order, adding it to ``values`` (SI magnitudes)."""
         for name, compiled in zip(self.names, self.expressions, strict=True):
             try:
-                values[name] = compiled(values)  # type: ignore[assignment]
+                values[name] = compiled(values)
             except ExpressionError as error:
                 raise error.located(f"parameter {name!r}") from None
         return values
@@ -69,9 +69,7 @@ class ParameterNamespace:
 
     __slots__ = ("_entries",)
 
-    def __init__(
-        self, entries: Iterable[tuple[str | DottedVariableName, Any]] = ()
-    ) -> None:
+    def __init__(self, entries: Iterable[tuple[str | DottedVariableName, Any]] = ()) -> None:
         items: list[tuple[DottedVariableName, NamespaceValue]] = []
         seen: set[DottedVariableName] = set()
         for raw_name, raw_value in entries:

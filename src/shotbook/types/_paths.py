@@ -16,15 +16,13 @@ class InvalidPathError(ValueError):
 
 def _check_name(name: str, path_text: str) -> str:
     if name == "":
-        raise InvalidPathError(f"invalid sequence path {path_text!r}: empty name between separators")
+        raise InvalidPathError(
+            f"invalid sequence path {path_text!r}: empty name between separators"
+        )
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidPathError(
-            f"invalid sequence path {path_text!r}: name {name[:20]!r}... has {len(name)} characters, "
-            f"at most {MAX_NAME_LENGTH} are allowed"
-        )
-    if name != name.strip():
-        raise InvalidPathError(
-            f"invalid sequence path {path_text!r}: name {name!r} starts or ends with whitespace"
+            f"invalid sequence path {path_text[:40]!r}...: name {name[:20]!r}... has "
+            f"{len(name)} characters, at most {MAX_NAME_LENGTH} are allowed"
         )
     for position, char in enumerate(name):
         if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
@@ -32,6 +30,10 @@ def _check_name(name: str, path_text: str) -> str:
                 f"invalid sequence path {path_text!r}: name {name!r} contains the control "
                 f"character {char!r} at position {position + 1}"
             )
+    if name != name.strip():
+        raise InvalidPathError(
+            f"invalid sequence path {path_text!r}: name {name!r} starts or ends with whitespace"
+        )
     if name in (".", ".."):
         raise InvalidPathError(f"invalid sequence path {path_text!r}: {name!r} is not a valid name")
     return name

@@ -80,7 +80,7 @@ class TimeLane(Generic[T]):
 
     # --- hooks for subclasses ---
     def _check_value(self, value: Any) -> T:
-        return value  # type: ignore[no-any-return]
+        return value
 
     def _normalise(self, blocks: tuple[tuple[T, int], ...]) -> tuple[tuple[T, int], ...]:
         return blocks
@@ -244,7 +244,7 @@ class TimeLane(Generic[T]):
     # --- values ---
     def __eq__(self, other: object) -> bool:
         if type(other) is type(self):
-            return self._blocks == other._blocks  # type: ignore[attr-defined, no-any-return]
+            return self._blocks == other._blocks
         return NotImplemented
 
     def __hash__(self) -> int:
@@ -317,7 +317,9 @@ class AnalogTimeLane(TimeLane[Expression | Ramp]):
     def _validate(self) -> None:
         super()._validate()
         if isinstance(self._blocks[0][0], Ramp):
-            raise TimeLaneError("analog lane: a ramp cannot be the first block (nothing to start from)")
+            raise TimeLaneError(
+                "analog lane: a ramp cannot be the first block (nothing to start from)"
+            )
         if isinstance(self._blocks[-1][0], Ramp):
             raise TimeLaneError("analog lane: a ramp cannot be the last block (nothing to end at)")
         for (left, _), (right, _) in zip(self._blocks, self._blocks[1:], strict=False):

@@ -47,9 +47,7 @@ class TimeLanes:
         lanes: Mapping[str, TimeLane[Any]] | Iterable[tuple[str, TimeLane[Any]]] = (),
     ) -> None:
         names = tuple(_check_label("step", name) for name in step_names)
-        durations = tuple(
-            d if isinstance(d, Expression) else Expression(d) for d in step_durations
-        )
+        durations = tuple(d if isinstance(d, Expression) else Expression(d) for d in step_durations)
         if len(names) != len(durations):
             raise TimeLaneError(
                 f"{len(names)} step names but {len(durations)} step durations: give one "
@@ -125,7 +123,9 @@ class TimeLanes:
         names = list(self.step_names)
         durations = list(self.step_durations)
         names.insert(index, name)
-        durations.insert(index, duration if isinstance(duration, Expression) else Expression(duration))
+        durations.insert(
+            index, duration if isinstance(duration, Expression) else Expression(duration)
+        )
         lanes = {k: lane.inserted_step(index) for k, lane in self.lanes.items()}
         return TimeLanes(names, durations, lanes)
 
@@ -177,13 +177,13 @@ class _FrozenDict(dict[str, Any]):
     def _refuse(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("TimeLanes are immutable: use with_lane / without_lane / ...")
 
-    __setitem__ = _refuse  # type: ignore[assignment]
-    __delitem__ = _refuse  # type: ignore[assignment]
-    update = _refuse  # type: ignore[assignment]
-    pop = _refuse  # type: ignore[assignment]
+    __setitem__ = _refuse
+    __delitem__ = _refuse
+    update = _refuse
+    pop = _refuse
     popitem = _refuse  # type: ignore[assignment]
-    clear = _refuse  # type: ignore[assignment]
-    setdefault = _refuse  # type: ignore[assignment]
+    clear = _refuse
+    setdefault = _refuse
 
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(tuple(self.items()))
