@@ -31,7 +31,11 @@ def demo_scan(points: int = 8, repetitions: int = 3) -> StepsConfiguration:
                 "2 ms",
                 "14 ms",
                 points,
-                [LinspaceLoop("repetition", "0", str(repetitions - 1), repetitions, [ExecuteShot()])],
+                [
+                    LinspaceLoop(
+                        "repetition", "0", str(repetitions - 1), repetitions, [ExecuteShot()]
+                    )
+                ],
             ),
         ]
     )

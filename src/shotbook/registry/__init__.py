@@ -8,16 +8,20 @@ Expression('10 MHz')
 """
 
 from ._builtin import default_registry, register_core_types
+from ._extensions import CellEditor, DeviceExtension, TimeLaneExtension
 from ._registry import RegisteredType, RegistryError, TypeRegistry
 from ._serializer import FORMAT_VERSION, SerializationError, Serializer, SerializerProtocol
 
 __all__ = [
     "FORMAT_VERSION",
+    "CellEditor",
+    "DeviceExtension",
     "RegisteredType",
     "RegistryError",
     "SerializationError",
     "Serializer",
     "SerializerProtocol",
+    "TimeLaneExtension",
     "TypeRegistry",
     "default_registry",
     "register_core_types",

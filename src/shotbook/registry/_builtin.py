@@ -69,7 +69,10 @@ def register_core_types(registry: TypeRegistry) -> None:
         "expression", Expression, encode=lambda e, _: e.text, decode=lambda d, _: Expression(d)
     )
     registry.register(
-        "path", PureSequencePath, encode=lambda p, _: str(p), decode=lambda d, _: PureSequencePath(d)
+        "path",
+        PureSequencePath,
+        encode=lambda p, _: str(p),
+        decode=lambda d, _: PureSequencePath(d),
     )
     registry.register(
         "variable_name",

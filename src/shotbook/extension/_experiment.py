@@ -1,0 +1,245 @@
+"""The `Experiment` facade: one object that configures and launches everything."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+from shotbook.registry import (
+    DeviceExtension,
+    Serializer,
+    TimeLaneExtension,
+    TypeRegistry,
+    default_registry,
+)
+
+from ._default_extensions import DEFAULT_TIME_LANE_EXTENSIONS
+
+if TYPE_CHECKING:
+    from shotbook.session._interfaces import ExperimentSession, StorageManager
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+ShotAnalysis = Callable[[Mapping[str, Any], Mapping[str, Any]], Any]
+"""A function of a shot's data and parameters returning a number or a mapping of numbers."""
+
+
+class ExperimentConfigurationError(RuntimeError):
+    """The experiment is not configured for what was asked; the message says what to call."""
+
+
+class Experiment:
+    """Configure a lab once, then launch everything from it.
+
+    There should be one ``Experiment`` per lab program. Configure storage,
+    extensions, device servers and the experiment manager, then open storage
+    sessions, run sequences, or serve devices.
+
+    With no storage configuration the default store is ``DuckDBConfig("shotbook-data")``
+    in the working directory (said once in the log).
+
+    >>> from shotbook.session import DuckDBConfig
+    >>> experiment = Experiment(DuckDBConfig("my-lab-data"))
+    >>> experiment.setup_default_extensions()
+    """
+
+    def __init__(self, storage_config: Any | None = None) -> None:
+        self._storage_config: Any | None = storage_config
+        self._storage_manager: StorageManager | None = None
+        self._device_extensions: dict[str, DeviceExtension] = {}
+        self._time_lane_extensions: dict[str, TimeLaneExtension] = {}
+        self._device_servers: dict[str, Any] = {}
+        self._shot_retry_config: Any | None = None
+        self._manager_location: Any | None = None
+        self._local_manager: Any | None = None
+        self._shot_analyses: dict[str, ShotAnalysis] = {}
+
+    # --- configuration ------------------------------------------------------------------------
+    def setup_default_extensions(self) -> None:
+        """Register the digital, analog and camera lanes and the simulated devices."""
+        for lane_extension in DEFAULT_TIME_LANE_EXTENSIONS:
+            self.register_time_lane_extension(lane_extension)
+        for device_extension in _default_device_extensions():
+            self.register_device_extension(device_extension)
+
+    def configure_storage(self, storage_config: Any) -> None:
+        """Use this storage (``DuckDBConfig``, ``SQLiteConfig`` or ``PostgreSQLConfig``).
+
+        Calling it again replaces the previous configuration.
+        """
+        self._storage_config = storage_config
+        if self._storage_manager is not None:
+            self._storage_manager.close()
+        self._storage_manager = None
+
+    def configure_shot_retry(self, shot_retry_config: Any | None) -> None:
+        """Retry shots that fail with the given exceptions (a ``ShotRetryConfig``), or never."""
+        self._shot_retry_config = shot_retry_config
+
+    def configure_experiment_manager(self, location: Any) -> None:
+        """Run sequences in this process (``LocalExperimentManagerConfiguration``) or
+        through an experiment server (``RemoteExperimentManagerConfiguration``)."""
+        self._manager_location = location
+
+    def register_device_extension(self, device_extension: DeviceExtension) -> None:
+        """Make a kind of device available to the editors and to the runs."""
+        if not isinstance(device_extension, DeviceExtension):
+            raise TypeError(f"expected a DeviceExtension, got {type(device_extension).__name__}")
+        self._device_extensions[device_extension.label] = device_extension
+        self._invalidate_storage_serializer()
+
+    def register_time_lane_extension(self, time_lane_extension: TimeLaneExtension) -> None:
+        """Make a kind of time lane available to the editors and to the runs."""
+        if not isinstance(time_lane_extension, TimeLaneExtension):
+            raise TypeError(
+                f"expected a TimeLaneExtension, got {type(time_lane_extension).__name__}"
+            )
+        self._time_lane_extensions[time_lane_extension.label] = time_lane_extension
+        self._invalidate_storage_serializer()
+
+    def register_device_server(self, name: str, config: Any) -> None:
+        """Name a device server (an ``InsecureRPCConfiguration`` or ``SecureRPCConfiguration``)
+        that device configurations can refer to with ``device_server=name``."""
+        if not name or not isinstance(name, str):
+            raise ValueError(f"a device server needs a non-empty name, got {name!r}")
+        self._device_servers[name] = config
+
+    def add_shot_analysis(self, name: str, function: ShotAnalysis) -> None:
+        """Run ``function(data, parameters)`` after each shot; store its result as
+        ``analysis.<name>`` (or ``analysis.<name>.<key>`` for a mapping)."""
+        if not name.replace("_", "").replace(".", "").isalnum():
+            raise ValueError(f"analysis name {name!r} must hold letters, digits, '_' and '.'")
+        if not callable(function):
+            raise TypeError(f"shot analysis {name!r} must be callable")
+        self._shot_analyses[name] = function
+
+    # --- what others read ---------------------------------------------------------------------
+    @property
+    def device_extensions(self) -> Mapping[str, DeviceExtension]:
+        """The registered device extensions, by label."""
+        return dict(self._device_extensions)
+
+    @property
+    def time_lane_extensions(self) -> Mapping[str, TimeLaneExtension]:
+        """The registered time lane extensions, by label."""
+        return dict(self._time_lane_extensions)
+
+    @property
+    def device_servers(self) -> Mapping[str, Any]:
+        """The registered device servers, by name."""
+        return dict(self._device_servers)
+
+    @property
+    def shot_analyses(self) -> Mapping[str, ShotAnalysis]:
+        """The per-shot analyses, by name."""
+        return dict(self._shot_analyses)
+
+    @property
+    def shot_retry_config(self) -> Any | None:
+        """The shot retry policy, if any."""
+        return self._shot_retry_config
+
+    def build_registry(self) -> TypeRegistry:
+        """A registry with the core types, the compile types and every extension's types."""
+        registry = default_registry()
+        from shotbook.compile import register_compile_types
+
+        register_compile_types(registry)
+        for lane_extension in self._time_lane_extensions.values():
+            lane_extension.register_types(registry)
+        for device_extension in self._device_extensions.values():
+            device_extension.register_types(registry)
+        return registry
+
+    def build_serializer(self) -> Serializer:
+        """The serializer that storage backends and servers receive."""
+        return Serializer(self.build_registry())
+
+    # --- storage ------------------------------------------------------------------------------
+    def _storage_configuration(self) -> Any:
+        if self._storage_config is None:
+            from shotbook.session import DuckDBConfig
+
+            self._storage_config = DuckDBConfig("shotbook-data")
+            logger.warning(
+                "no storage configured: using the DuckDB store in %s",
+                self._storage_config.root.resolve(),
+            )
+            print(f"shotbook: storing data in {self._storage_config.root.resolve()}")
+        return self._storage_config
+
+    def _invalidate_storage_serializer(self) -> None:
+        if self._storage_manager is not None:
+            self._storage_manager.close()
+            self._storage_manager = None
+
+    def get_storage_manager(self) -> StorageManager:
+        """The storage manager of the configured store (created once, then reused)."""
+        if self._storage_manager is None:
+            config = self._storage_configuration()
+            factory = getattr(config, "create_storage_manager", None)
+            if factory is None:
+                raise ExperimentConfigurationError(
+                    f"{type(config).__name__} is not a storage configuration: use DuckDBConfig, "
+                    "SQLiteConfig or PostgreSQLConfig"
+                )
+            self._storage_manager = factory(self.build_serializer())
+        return self._storage_manager
+
+    def build_storage_manager(
+        self,
+        backend_type: Callable[Concatenate[Serializer, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Create a storage manager of ``backend_type`` with this experiment's serializer."""
+        return backend_type(self.build_serializer(), *args, **kwargs)
+
+    @contextmanager
+    def storage_session(self) -> Iterator[ExperimentSession]:
+        """A session on the store. It holds no lock between calls: keep it open as long
+        as you like.
+
+        >>> with experiment.storage_session() as session:       # doctest: +SKIP
+        ...     session.paths.create("/calibrations")
+        """
+        with self.get_storage_manager().session() as session:
+            yield session
+
+    def upgrade_database(self) -> str | None:
+        """Create the store, or migrate it to this shotbook's schema (after copying it aside).
+
+        Returns where the copy of the previous catalog is, if one was made.
+        """
+        where = self.get_storage_manager().upgrade()
+        if where:
+            print(f"shotbook: the store was upgraded; the previous catalog was copied to {where}")
+        return where
+
+    def close(self) -> None:
+        """Release the storage manager and stop a local experiment manager."""
+        if self._storage_manager is not None:
+            self._storage_manager.close()
+            self._storage_manager = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Experiment(storage={self._storage_config!r}, "
+            f"devices={list(self._device_extensions)}, "
+            f"lanes={list(self._time_lane_extensions)}, "
+            f"servers={list(self._device_servers)})"
+        )
+
+
+def _default_device_extensions() -> tuple[DeviceExtension, ...]:
+    from shotbook.device.sim import simulated_device_extensions
+
+    return tuple(simulated_device_extensions())
+
+
+__all__ = ["Experiment", "ExperimentConfigurationError", "ShotAnalysis"]
