@@ -1,0 +1,443 @@
+"""The Parquet shot store of one sequence: its folder, read and written safely.
+
+Layout of the folder (named by the sequence's UUID):
+
+- ``shot-000042.parquet``: one shot, uncompressed, renamed into place when written;
+- ``part-0003.parquet``: compacted shots, zstd-compressed;
+- ``manifest.json``: the compacted files, the shots each holds, the column schema and files
+  waiting to be deleted; replaced atomically;
+- ``.tmp-*``: files being written (orphans are removed by :meth:`ParquetShotStore.sweep`).
+
+A crash at any point leaves each acknowledged shot exactly once; readers in other processes
+never see a shot twice nor miss one acknowledged before they started.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import pyarrow as pa
+
+from ._parquet_columns import (
+    END_TIME,
+    FIXED_COLUMNS,
+    SHOT_INDEX,
+    START_TIME,
+    ColumnInfo,
+    DisplayUnit,
+    ShotSchemaError,
+    arrow_field,
+    decode_array_columns,
+    decode_arrow_array_column,
+    fixed_fields,
+    from_microseconds,
+    numpy_values,
+    polars_dtype,
+)
+from ._parquet_manifest import (
+    MANIFEST_NAME,
+    TEMP_PREFIX,
+    Manifest,
+    ShotStoreError,
+    parse_part_file,
+    parse_shot_file,
+    read_manifest,
+    remove_quietly,
+    write_manifest,
+)
+from ._parquet_read import (
+    LiveFile,
+    Snapshot,
+    read_file,
+    read_files,
+    row_groups_holding,
+    take_snapshot,
+    with_retries,
+)
+from ._parquet_writer import (
+    ParquetShotWriter,
+    ShotExistsError,
+    has_writer,
+    register_writer,
+    unregister_writer,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = [
+    "FIXED_COLUMNS",
+    "ColumnInfo",
+    "DisplayUnit",
+    "ParquetShotStore",
+    "ParquetShotWriter",
+    "ShotExistsError",
+    "ShotNotFoundError",
+    "ShotRecord",
+    "ShotSchemaError",
+    "ShotStoreError",
+    "decode_array_columns",
+]
+
+_DELETE_PATIENCE_S: Final = 2.0
+
+
+@dataclass(frozen=True)
+class ShotRecord:
+    """One stored shot.
+
+    ``parameters`` are in their display units (``units`` gives each symbol, ``None`` for ints,
+    bools and dimensionless floats); ``data`` holds numpy arrays (read-only views of the
+    file's buffer) and Python scalars; times are UTC.
+    """
+
+    index: int
+    parameters: dict[str, float | int | bool]
+    units: dict[str, str | None]
+    data: dict[str, Any]
+    start_time: datetime
+    end_time: datetime
+
+
+class ShotNotFoundError(LookupError):
+    """No shot with this index is stored in the folder."""
+
+    def __init__(self, index: int, folder: Path) -> None:
+        self.index = index
+        self.folder = folder
+        super().__init__(f"shot {index} is not stored in {folder}")
+
+
+class ParquetShotStore:
+    """The shots of one sequence, in one folder of Parquet files.
+
+    Readers may run in any number of processes, also while the one writer writes.
+
+    >>> store = ParquetShotStore(Path("data/3f2a..."))  # doctest: +SKIP
+    >>> with store.writer() as writer:  # doctest: +SKIP
+    ...     writer.write_shot(0, {"wait_time": 0.005}, {"camera.picture": image}, start, end)
+    >>> store.read_polars(["shot_index", "camera.picture"])  # doctest: +SKIP
+    """
+
+    def __init__(self, folder: Path, *, fsync: bool = False, compact_every: int = 50) -> None:
+        if compact_every < 1:
+            raise ValueError(f"compact_every must be at least 1, not {compact_every}")
+        self._folder = Path(folder).absolute()
+        self._fsync = fsync
+        self._compact_every = compact_every
+
+    @property
+    def folder(self) -> Path:
+        """The sequence's folder."""
+        return self._folder
+
+    def __repr__(self) -> str:
+        return f"ParquetShotStore({str(self._folder)!r})"
+
+    # -------------------------------------------------------------------------- maintenance
+
+    def sweep(self) -> None:
+        """Remove what a crash left: temporary files, parts the manifest does not list,
+        per-shot files the manifest covers, and files waiting to be deleted.
+
+        Safe while readers run; call it when no writer writes to the folder (a writer of this
+        process is detected and refused).
+        """
+        if has_writer(self._folder):
+            raise RuntimeError(f"cannot sweep {self._folder} while a shot writer has it open")
+        self._sweep()
+
+    def _sweep(self) -> None:
+        try:
+            names = os.listdir(self._folder)
+        except FileNotFoundError:
+            return
+        manifest = read_manifest(self._folder)
+        listed = {part.file for part in manifest.parts}
+        for name in names:
+            index = parse_shot_file(name)
+            orphan = (
+                name.startswith(TEMP_PREFIX)
+                or (parse_part_file(name) is not None and name not in listed)
+                or (index is not None and index in manifest.covered)
+            )
+            if orphan:
+                remove_quietly(self._folder / name)
+        if manifest.garbage:
+            kept = [
+                name
+                for name in manifest.garbage
+                if name not in listed and not remove_quietly(self._folder / name)
+            ]
+            if len(kept) != len(manifest.garbage):
+                write_manifest(self._folder, manifest.with_garbage(kept), fsync=self._fsync)
+
+    def writer(self) -> ParquetShotWriter:
+        """The writer of the sequence (sweeps first; one writer per sequence at a time).
+
+        Another process must not write the same folder at once: the catalog's ownership of
+        the running sequence guarantees it.
+        """
+        register_writer(self._folder)
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            self._sweep()
+            return ParquetShotWriter(
+                self._folder,
+                fsync=self._fsync,
+                compact_every=self._compact_every,
+                _on_close=lambda: unregister_writer(self._folder),
+            )
+        except BaseException:
+            unregister_writer(self._folder)
+            raise
+
+    def delete_all(self) -> None:
+        """Delete every shot file and the manifest (reset to draft); keeps the folder.
+
+        Per-shot files go first, then the manifest is emptied, then the parts: a crash in
+        between leaves a consistent (smaller) store, and calling this again finishes.
+        """
+        if has_writer(self._folder):
+            raise RuntimeError(
+                f"cannot delete the shots of {self._folder} while a shot writer has it open"
+            )
+        try:
+            names = sorted(os.listdir(self._folder))
+        except FileNotFoundError:
+            return
+        shots = [n for n in names if parse_shot_file(n) is not None or n.startswith(TEMP_PREFIX)]
+        for name in shots:
+            self._delete(name)
+        if (self._folder / MANIFEST_NAME).exists():
+            write_manifest(self._folder, Manifest(), fsync=self._fsync)
+        for name in names:
+            if parse_part_file(name) is not None:
+                self._delete(name)
+        self._delete(MANIFEST_NAME)
+
+    def _delete(self, name: str) -> None:
+        deadline = time.monotonic() + _DELETE_PATIENCE_S
+        while not remove_quietly(self._folder / name):
+            if time.monotonic() > deadline:
+                raise PermissionError(
+                    f"cannot delete {self._folder / name}: another process holds it open; "
+                    "close the readers of this sequence and try again"
+                )
+            time.sleep(0.01)
+
+    # ------------------------------------------------------------------------------ reading
+
+    def shot_indices(self) -> list[int]:
+        """The indices of the stored shots, sorted."""
+        return take_snapshot(self._folder).shot_indices()
+
+    def number_of_shots(self) -> int:
+        """How many shots are stored."""
+        return len(take_snapshot(self._folder).shot_indices())
+
+    def schema(self) -> dict[str, ColumnInfo]:
+        """Parameter and data columns by name, in the order they first appeared.
+
+        The fixed columns (``shot_index``, ``start_time``, ``end_time``) are not listed.
+        """
+        return {info.name: info for info in read_manifest(self._folder).columns}
+
+    def bytes_on_disk(self) -> int:
+        """Total size of the folder's files."""
+        total = 0
+        try:
+            entries = list(os.scandir(self._folder))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            try:
+                if entry.is_file():
+                    total += entry.stat().st_size
+            except FileNotFoundError:
+                continue
+        return total
+
+    def read_table(self, columns: Sequence[str] | None = None) -> pa.Table:
+        """All stored shots as one Arrow table sorted by ``shot_index``.
+
+        Only the requested columns are read from the files. Array columns are
+        ``fixed_size_binary`` with ``dtype`` and ``shape`` in the field metadata; a shot
+        without a value in a column has a null there.
+        """
+        return with_retries(self._folder, lambda: self._read_table(columns, None)[0])
+
+    def _read_table(
+        self, columns: Sequence[str] | None, shots: set[int] | None
+    ) -> tuple[pa.Table, dict[str, ColumnInfo]]:
+        snapshot = take_snapshot(self._folder)
+        schema = {info.name: info for info in snapshot.manifest.columns}
+        names = _resolve(columns, schema, self._folder)
+        fields = [
+            field for field in fixed_fields() if field.name in names or field.name == SHOT_INDEX
+        ]
+        fields += [arrow_field(schema[name]) for name in names if name in schema]
+        files: Sequence[LiveFile] = snapshot.files
+        if shots is not None:
+            files = [live for live in files if not shots.isdisjoint(live.shots)]
+        table = read_files(files, fields)
+        return table.select(names), schema
+
+    def read_polars(
+        self, columns: Sequence[str] | None = None, *, decode_arrays: bool = True
+    ) -> pl.DataFrame:
+        """All stored shots as a polars DataFrame sorted by ``shot_index``.
+
+        Array columns become ``pl.Array`` of their dtype and shape (e.g.
+        ``pl.Array(pl.UInt16, (512, 512))``) without copying the image bytes; with
+        ``decode_arrays=False`` (or for dtypes polars lacks: complex, strings, datetimes)
+        they stay ``Binary``. Times are ``Datetime("us", "UTC")``.
+        """
+        table, schema = with_retries(self._folder, lambda: self._read_table(columns, None))
+        return _to_polars(table, schema, decode_arrays)
+
+    def scan_polars(self, *, decode_arrays: bool = True) -> pl.LazyFrame:
+        """A lazy frame over the stored shots, read when collected.
+
+        Each ``collect()`` lists the live files at that moment (so it sees new shots and never
+        trips on files a compaction removed), reads only the projected columns, and decodes
+        array columns as :meth:`read_polars` does. A filter on columns that are not arrays is
+        evaluated first, and the array columns are then read only from files holding
+        matching shots. The schema is the one known when ``scan_polars`` is called: columns
+        that appear later are not in the frame.
+        """
+        import polars as pl
+        from polars.io.plugins import register_io_source
+
+        schema = self.schema()
+        frame_schema: dict[str, Any] = {
+            SHOT_INDEX: pl.Int64,
+            START_TIME: pl.Datetime("us", "UTC"),
+            END_TIME: pl.Datetime("us", "UTC"),
+        }
+        for name, info in schema.items():
+            frame_schema[name] = polars_dtype(info, decode_arrays=decode_arrays)
+        arrays = {name for name, info in schema.items() if info.kind == "array"}
+
+        def source(
+            with_columns: list[str] | None,
+            predicate: pl.Expr | None,
+            n_rows: int | None,
+            batch_size: int | None,
+        ) -> Iterator[pl.DataFrame]:
+            wanted = list(with_columns) if with_columns is not None else list(frame_schema)
+            frame = self._scan_collect(wanted, predicate, arrays, decode_arrays)
+            if n_rows is not None:
+                frame = frame.head(n_rows)
+            yield frame
+
+        return register_io_source(
+            source,
+            schema=frame_schema,
+            explain_name="shotbook-parquet-shots",
+            explain_detail=str(self._folder),
+        )
+
+    def _scan_collect(
+        self,
+        wanted: list[str],
+        predicate: pl.Expr | None,
+        arrays: set[str],
+        decode_arrays: bool,
+    ) -> pl.DataFrame:
+        import polars as pl
+
+        if predicate is None:
+            return self.read_polars(wanted, decode_arrays=decode_arrays)
+        needed = list(dict.fromkeys([*predicate.meta.root_names(), SHOT_INDEX]))
+        if arrays.isdisjoint(needed) and not arrays.isdisjoint(wanted):
+            # Filter on the small columns first, then read arrays only where shots match.
+            selected = self.read_polars(needed).filter(predicate)
+            matching = set(selected.get_column(SHOT_INDEX).to_list())
+            table, schema = with_retries(
+                self._folder,
+                lambda: self._read_table(list(dict.fromkeys([*wanted, SHOT_INDEX])), matching),
+            )
+            frame = _to_polars(table, schema, decode_arrays)
+            frame = frame.filter(pl.col(SHOT_INDEX).is_in(list(matching)))
+            return frame.select(wanted)
+        # The predicate is written against the frame's schema: arrays decoded or not alike.
+        columns = list(dict.fromkeys([*wanted, *needed]))
+        frame = self.read_polars(columns, decode_arrays=decode_arrays)
+        return frame.filter(predicate).select(wanted)
+
+    def read_shot(self, index: int) -> ShotRecord:
+        """One shot, with its arrays as numpy arrays; :class:`ShotNotFoundError` if absent."""
+        return with_retries(self._folder, lambda: self._read_shot(index))
+
+    def _read_shot(self, index: int) -> ShotRecord:
+        snapshot: Snapshot = take_snapshot(self._folder)
+        live = snapshot.file_of(index)
+        if live is None:
+            raise ShotNotFoundError(index, self._folder)
+        columns = snapshot.manifest.columns
+        fields = fixed_fields() + [arrow_field(info) for info in columns]
+        groups = row_groups_holding(live.path, index) if live.compacted else None
+        table = read_file(live.path, groups, fields=fields)
+        positions = np.flatnonzero(table.column(SHOT_INDEX).to_numpy() == index)
+        if len(positions) != 1:
+            raise ShotStoreError(f"{live.path} does not hold shot {index} once as expected")
+        row = table.slice(int(positions[0]), 1)
+        parameters: dict[str, float | int | bool] = {}
+        units: dict[str, str | None] = {}
+        data: dict[str, Any] = {}
+        for info in columns:
+            chunk = row.column(info.name).combine_chunks()
+            if chunk.null_count:
+                continue
+            if info.kind == "array":
+                data[info.name] = numpy_values(chunk, info)[0]
+            elif info.kind == "parameter":
+                parameters[info.name] = chunk[0].as_py()
+                units[info.name] = info.unit
+            else:
+                data[info.name] = chunk[0].as_py()
+        return ShotRecord(
+            index=index,
+            parameters=parameters,
+            units=units,
+            data=data,
+            start_time=from_microseconds(row.column(START_TIME).cast(pa.int64())[0].as_py()),
+            end_time=from_microseconds(row.column(END_TIME).cast(pa.int64())[0].as_py()),
+        )
+
+
+def _resolve(
+    columns: Sequence[str] | None, schema: dict[str, ColumnInfo], folder: Path
+) -> list[str]:
+    if columns is None:
+        return [*FIXED_COLUMNS, *schema]
+    if isinstance(columns, str):
+        raise TypeError(f"columns is a list of names, not the string {columns!r}")
+    names = list(dict.fromkeys(columns))
+    unknown = [name for name in names if name not in schema and name not in FIXED_COLUMNS]
+    if unknown:
+        known = ", ".join([*FIXED_COLUMNS, *schema])
+        raise ValueError(f"no column {unknown[0]!r} in the shots of {folder}; columns: {known}")
+    return names
+
+
+def _to_polars(table: pa.Table, schema: dict[str, ColumnInfo], decode_arrays: bool) -> pl.DataFrame:
+    import polars as pl
+
+    if decode_arrays:
+        for position, name in enumerate(table.column_names):
+            info = schema.get(name)
+            if info is not None and info.kind == "array":
+                decoded = decode_arrow_array_column(table.column(name), info)
+                table = table.set_column(position, pa.field(name, decoded.type), decoded)
+    frame = pl.from_arrow(table, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    return frame

@@ -1,0 +1,407 @@
+"""Writing the shots of one sequence: one Parquet file per shot, compacted in the background."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ._parquet_columns import (
+    FIXED_COLUMNS,
+    SHOT_INDEX,
+    TIMESTAMP_TYPE,
+    ColumnInfo,
+    DisplayUnit,
+    arrow_field,
+    encode_data,
+    encode_parameter,
+    fixed_fields,
+    info_from_field,
+    to_microseconds,
+)
+from ._parquet_manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    Part,
+    fsync_directory,
+    fsync_file,
+    parse_part_file,
+    parse_shot_file,
+    part_file_name,
+    read_manifest,
+    remove_quietly,
+    replace_file,
+    shot_file_name,
+    temp_name,
+    write_manifest,
+)
+from ._parquet_read import conform, read_file
+
+__all__ = ["ParquetShotWriter", "ShotExistsError"]
+
+_log = logging.getLogger(__name__)
+_ROW_GROUP_BYTES: Final = 8 << 20
+_ACTIVE: set[Path] = set()
+_ACTIVE_LOCK = threading.Lock()
+
+
+class ShotExistsError(ValueError):
+    """A shot index was written twice in one sequence."""
+
+    def __init__(self, index: int, folder: Path) -> None:
+        self.index = index
+        super().__init__(
+            f"shot {index} is already stored in {folder}; each shot index is written once "
+            "(reset the sequence to draft to start again)"
+        )
+
+
+def register_writer(folder: Path) -> None:
+    """Claim the folder for one writer of this process."""
+    with _ACTIVE_LOCK:
+        if folder in _ACTIVE:
+            raise RuntimeError(
+                f"a shot writer is already open on {folder} in this process; close it first "
+                "(one writer per sequence at a time)"
+            )
+        _ACTIVE.add(folder)
+
+
+def unregister_writer(folder: Path) -> None:
+    """Release the folder."""
+    with _ACTIVE_LOCK:
+        _ACTIVE.discard(folder)
+
+
+def has_writer(folder: Path) -> bool:
+    """Whether a writer of this process has the folder open."""
+    with _ACTIVE_LOCK:
+        return folder in _ACTIVE
+
+
+class ParquetShotWriter:
+    """Writes the shots of one sequence; get one from :meth:`ParquetShotStore.writer`.
+
+    :meth:`write_shot` returns once the shot's file is renamed into place: from then on the
+    shot survives the death of this process (and a power loss with ``fsync=True``) and other
+    processes see it. Every ``compact_every`` shots, a background thread rewrites the per-shot
+    files into one zstd-compressed part; :meth:`close` runs a final compaction.
+
+    >>> with store.writer() as writer:  # doctest: +SKIP
+    ...     writer.write_shot(0, {"wait_time": 0.005}, {"camera.picture": image}, start, end)
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        fsync: bool = False,
+        compact_every: int = 50,
+        _on_close: Callable[[], None] | None = None,
+    ) -> None:
+        if compact_every < 1:
+            raise ValueError(f"compact_every must be at least 1, not {compact_every}")
+        self._folder = folder
+        self._fsync = fsync
+        self._compact_every = compact_every
+        self._on_close = _on_close
+        folder.mkdir(parents=True, exist_ok=True)
+        self._state_lock = threading.Lock()
+        self._compaction_lock = threading.Lock()
+        self._manifest = read_manifest(folder)
+        self._columns: dict[str, ColumnInfo] = {c.name: c for c in self._manifest.columns}
+        self._fields: dict[ColumnInfo, pa.Field] = {}
+        self._pending: dict[int, str] = {}
+        self._indices: set[int] = set(self._manifest.covered)
+        self._adopt_per_shot_files()
+        self._closed = False
+        self._wake = threading.Event()
+        self._stopping = False
+        self._background_error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def _adopt_per_shot_files(self) -> None:
+        """Take over per-shot files left by an earlier writer (they get compacted too)."""
+        grown = False
+        for name in sorted(os.listdir(self._folder)):
+            index = parse_shot_file(name)
+            if index is None or index in self._manifest.covered:
+                continue
+            self._pending[index] = name
+            self._indices.add(index)
+            for field in pq.read_schema(self._folder / name):
+                info = info_from_field(field)
+                if info is not None and info.name not in self._columns:
+                    self._columns[info.name] = info
+                    grown = True
+        if grown:
+            self._save_manifest(self._manifest.with_columns(self._columns.values()))
+
+    @property
+    def folder(self) -> Path:
+        """The sequence's folder."""
+        return self._folder
+
+    # ------------------------------------------------------------------------------ writing
+
+    def write_shot(
+        self,
+        index: int,
+        parameters: Mapping[str, float | int | bool],
+        data: Mapping[str, Any],
+        start: datetime,
+        end: datetime,
+        *,
+        units: Mapping[str, DisplayUnit | None] | None = None,
+    ) -> None:
+        """Store one shot; returns when its file is in place (durable vs process death).
+
+        ``parameters`` are SI magnitudes (floats), ints or bools; floats are stored in their
+        display unit, ``units[name].from_si(value)``. A ``ShotParameters`` brings its own
+        ``units``. ``data`` maps ``device.label`` to floats, ints, bools or numpy arrays
+        (``None``: nothing for this shot). ``start`` and ``end`` are timezone-aware.
+
+        Raises :class:`ShotExistsError` for an index already stored and
+        :class:`ShotSchemaError` when a column changes kind, dtype, shape or unit; then
+        nothing is stored.
+        """
+        if self._closed:
+            raise RuntimeError(f"the shot writer of {self._folder} is closed")
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise ValueError(f"a shot index is an int >= 0, not {index!r}")
+        if index in self._indices:
+            raise ShotExistsError(index, self._folder)
+        if units is None:
+            units = getattr(parameters, "units", None) or {}
+        fields = fixed_fields()
+        arrays: list[pa.Array] = [
+            pa.array([index], pa.int64()),
+            pa.array([to_microseconds(start, "start", index)], TIMESTAMP_TYPE),
+            pa.array([to_microseconds(end, "end", index)], TIMESTAMP_TYPE),
+        ]
+        new: list[ColumnInfo] = []
+        seen: set[str] = set(FIXED_COLUMNS)
+        for name, value in parameters.items():
+            self._check_name(name, seen, index)
+            info, array = encode_parameter(
+                name, value, units.get(name), self._columns.get(name), index
+            )
+            self._add(info, array, fields, arrays, new)
+        for name, value in data.items():
+            self._check_name(name, seen, index)
+            if value is None:
+                continue
+            info, array = encode_data(name, value, self._columns.get(name), index)
+            self._add(info, array, fields, arrays, new)
+        table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+        if new:
+            with self._state_lock:
+                for info in new:
+                    self._columns[info.name] = info
+                self._save_manifest(self._manifest.with_columns(self._columns.values()))
+        self._write_file(table, self._folder / shot_file_name(index), compressed=False)
+        with self._state_lock:
+            self._indices.add(index)
+            self._pending[index] = shot_file_name(index)
+            due = len(self._pending) >= self._compact_every
+        if due:
+            self._start_background()
+            self._wake.set()
+
+    def _check_name(self, name: str, seen: set[str], index: int) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"shot {index}: column names are non-empty strings, not {name!r}")
+        if name in seen:
+            what = "a fixed column" if name in FIXED_COLUMNS else "given twice"
+            raise ValueError(
+                f"shot {index}: column {name!r} is {what}; a parameter and a data value "
+                "cannot share a name"
+            )
+        seen.add(name)
+
+    def _add(
+        self,
+        info: ColumnInfo,
+        array: pa.Array,
+        fields: list[pa.Field],
+        arrays: list[pa.Array],
+        new: list[ColumnInfo],
+    ) -> None:
+        field = self._fields.get(info)
+        if field is None:
+            field = self._fields[info] = arrow_field(info)
+        fields.append(field)
+        arrays.append(array)
+        if info.name not in self._columns:
+            new.append(info)
+
+    def _write_file(self, table: pa.Table, target: Path, *, compressed: bool) -> None:
+        """Write under a temporary name, flush if asked, rename into place."""
+        temporary = self._folder / temp_name(".parquet")
+        scalar_columns = [
+            name
+            for name, field in zip(table.column_names, table.schema, strict=True)
+            if not pa.types.is_fixed_size_binary(field.type)
+        ]
+        try:
+            if compressed:
+                pq.write_table(
+                    table,
+                    temporary,
+                    compression="zstd",
+                    use_dictionary=[n for n in scalar_columns if n not in FIXED_COLUMNS],
+                    write_statistics=scalar_columns,
+                    row_group_size=_rows_per_group(table),
+                )
+            else:
+                pq.write_table(
+                    table,
+                    temporary,
+                    compression="none",
+                    use_dictionary=False,
+                    write_statistics=[SHOT_INDEX],
+                )
+            if self._fsync:
+                fsync_file(temporary)
+            replace_file(temporary, target)
+        except BaseException:
+            remove_quietly(temporary)
+            raise
+        if self._fsync:
+            fsync_directory(self._folder)
+
+    def _save_manifest(self, manifest: Manifest) -> None:
+        write_manifest(self._folder, manifest, fsync=self._fsync)
+        self._manifest = manifest
+
+    # --------------------------------------------------------------------------- compaction
+
+    def compact(self) -> None:
+        """Compact every pending per-shot file now (blocks until done)."""
+        with self._compaction_lock:
+            self._compact_pending()
+            self._collect_garbage()
+
+    def _compact_pending(self) -> None:
+        with self._state_lock:
+            batch = dict(self._pending)
+            columns = list(self._columns.values())
+        if not batch:
+            return
+        fields = fixed_fields() + [self._field(info) for info in columns]
+        tables = [read_file(self._folder / batch[index], fields=fields) for index in sorted(batch)]
+        table = conform(pa.concat_tables(tables), fields)
+        name = part_file_name(self._next_part_number())
+        self._write_file(table, self._folder / name, compressed=True)
+        with self._state_lock:
+            manifest = self._manifest.with_part(Part(name, tuple(sorted(batch))))
+            self._save_manifest(manifest.with_columns(self._columns.values()))
+            for index in batch:
+                del self._pending[index]
+        kept = [name for name in batch.values() if not remove_quietly(self._folder / name)]
+        if kept:  # Windows: a reader holds them; delete later
+            with self._state_lock:
+                garbage = (*self._manifest.garbage, *kept)
+                self._save_manifest(self._manifest.with_garbage(garbage))
+
+    def _field(self, info: ColumnInfo) -> pa.Field:
+        field = self._fields.get(info)
+        if field is None:
+            field = self._fields[info] = arrow_field(info)
+        return field
+
+    def _next_part_number(self) -> int:
+        numbers = [parse_part_file(part.file) or 0 for part in self._manifest.parts]
+        numbers += [parse_part_file(name) or 0 for name in os.listdir(self._folder)]
+        return max(numbers, default=0) + 1
+
+    def _collect_garbage(self) -> None:
+        garbage = self._manifest.garbage
+        if not garbage:
+            return
+        live = {part.file for part in self._manifest.parts} | {MANIFEST_NAME}
+        kept = []
+        for name in garbage:
+            if name in live or Path(name).name != name:
+                continue  # never delete a live file, whatever the manifest says
+            if not remove_quietly(self._folder / name):
+                kept.append(name)
+        if len(kept) != len(garbage):
+            with self._state_lock:
+                self._save_manifest(self._manifest.with_garbage(kept))
+
+    def _start_background(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._background, name="shotbook-compaction", daemon=True
+            )
+            self._thread.start()
+
+    def _background(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
+                with self._compaction_lock:
+                    if len(self._pending) >= self._compact_every:
+                        self._compact_pending()
+                    self._collect_garbage()
+            except Exception as error:  # keep the shots; report at close
+                _log.exception("background compaction of %s failed", self._folder)
+                if self._background_error is None:
+                    self._background_error = error
+
+    # ------------------------------------------------------------------------------ closing
+
+    def close(self) -> None:
+        """Wait for the background compaction, compact what is left; idempotent.
+
+        Raises the first error of a background compaction, if any (the shots stay stored as
+        per-shot files; the next writer or compaction retries).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._thread is not None:
+                self._stopping = True
+                self._wake.set()
+                self._thread.join()
+            self.compact()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+        if self._background_error is not None:
+            raise RuntimeError(
+                f"a background compaction of {self._folder} failed (the shots are kept as "
+                "per-shot files and compacted later)"
+            ) from self._background_error
+
+    def __enter__(self) -> ParquetShotWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _rows_per_group(table: pa.Table) -> int:
+    width = sum(
+        field.type.byte_width if pa.types.is_fixed_size_binary(field.type) else 8
+        for field in table.schema
+    )
+    return max(1, _ROW_GROUP_BYTES // max(1, width))
