@@ -1,0 +1,166 @@
+"""The default storage backend: a DuckDB catalog beside one Parquet shot folder per sequence.
+
+>>> from shotbook.registry import Serializer, default_registry
+>>> from shotbook.session._config import DuckDBConfig
+>>> serializer = Serializer(default_registry())
+>>> manager = DuckDBStorageManager(serializer, DuckDBConfig("data"))  # doctest: +SKIP
+>>> with manager.session() as session:                                # doctest: +SKIP
+...     session.paths.create("/scans")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._config import DuckDBConfig
+from ._duckdb_catalog import DuckDBCatalog, utc_now, version_error
+from ._duckdb_session import DuckDBSession, remove_folder
+from ._errors import StorageError
+from ._migrations import migrate
+from ._schema import SCHEMA_VERSION, create_schema, detect_version
+
+if TYPE_CHECKING:
+    from shotbook.registry import SerializerProtocol
+
+
+class DuckDBStorageManager:
+    """Opens sessions on the store described by a :class:`DuckDBConfig`.
+
+    Nothing is held between calls, so many managers (in many processes) may use the
+    same store. A missing store is created on first use; a store of another schema
+    version is refused (:class:`StoreVersionError`) until :meth:`upgrade` migrates it.
+    """
+
+    def __init__(self, serializer: SerializerProtocol, config: DuckDBConfig | None = None) -> None:
+        self.serializer = serializer
+        self.config = config if config is not None else DuckDBConfig()
+        self._catalog = DuckDBCatalog(self.config.catalog_path, self.config.lock_timeout)
+        self._closed = False
+
+    @property
+    def root(self) -> Path:
+        """The folder of the store."""
+        return self.config.root
+
+    @contextmanager
+    def session(self) -> Iterator[DuckDBSession]:
+        """A session on the store; it holds no lock between calls."""
+        if self._closed:
+            raise StorageError(self.config.root, "this storage manager is closed")
+        self.config.root.mkdir(parents=True, exist_ok=True)
+        yield DuckDBSession(self, self._catalog)
+
+    def close(self) -> None:
+        """Forget the store; later sessions are refused (nothing is held between calls)."""
+        self._closed = True
+
+    def upgrade(self) -> str | None:
+        """Create a missing store, or migrate an older one after copying its catalog aside.
+
+        Returns where the copy is (``root/catalog.duckdb.bak-<version>-<time>``), or
+        ``None`` when there was nothing to migrate. A store of a newer version is refused.
+        """
+        root = self.config.root
+        root.mkdir(parents=True, exist_ok=True)
+        catalog = self.config.catalog_path
+        with self._catalog.connection() as connection:
+            version = detect_version(connection)
+            if version is None:
+                connection.begin()
+                create_schema(connection, utc_now())
+                connection.commit()
+                return None
+            if version == SCHEMA_VERSION:
+                return None
+            if version > SCHEMA_VERSION:
+                raise version_error(catalog, version)
+            connection.execute("CHECKPOINT")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        backup = root / f"{catalog.name}.bak-{version}-{stamp}"
+        shutil.copy2(catalog, backup)
+        wal = catalog.with_name(catalog.name + ".wal")
+        if wal.exists():
+            shutil.copy2(wal, backup.with_name(backup.name + ".wal"))
+        with self._catalog.connection() as connection:
+            current = detect_version(connection)
+            if current == SCHEMA_VERSION:
+                return str(backup)  # another process migrated it meanwhile
+            if current != version:
+                raise version_error(catalog, current if current is not None else 0)
+            connection.begin()
+            try:
+                migrate(connection, version)
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+        return str(backup)
+
+    def collect_garbage(self) -> list[Path]:
+        """Delete shot folders that no sequence uses (left by a crash during a delete or reset).
+
+        Folders are listed before the catalog is read, so a sequence started meanwhile is
+        never touched. Returns the folders removed.
+        """
+        folder = self.config.sequences_folder
+        if not folder.is_dir():
+            return []
+        candidates = [entry for entry in folder.iterdir() if entry.is_dir()]
+        used = self._catalog.run(
+            lambda tx: {
+                row[0] for row in tx.connection.execute("SELECT uuid FROM sequences").fetchall()
+            }
+        )
+        removed = [entry for entry in candidates if entry.name not in used]
+        for entry in removed:
+            remove_folder(entry)
+        return removed
+
+    # --- shot folders (used by the session) --------------------------------------------------
+
+    def _shot_folder(self, uuid: str) -> Path:
+        return self.config.sequences_folder / uuid
+
+    def _has_shot_folder(self, uuid: str) -> bool:
+        return self._shot_folder(uuid).is_dir()
+
+    def _shot_store(self, uuid: str, *, create: bool = False) -> Any:
+        from ._parquet_shots import ParquetShotStore
+
+        folder = self._shot_folder(uuid)
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        return ParquetShotStore(
+            folder, fsync=self.config.fsync, compact_every=self.config.compact_every
+        )
+
+    def _shot_not_found_type(self) -> type[Exception]:
+        from ._parquet_shots import ShotNotFoundError
+
+        return ShotNotFoundError
+
+    def _count_shots(self, uuid: str) -> int:
+        if not self._has_shot_folder(uuid):
+            return 0
+        return int(self._shot_store(uuid).number_of_shots())
+
+    def _delete_shot_folder(self, uuid: str) -> None:
+        folder = self._shot_folder(uuid)
+        if not folder.is_dir():
+            return
+        # a reader may hold a file (Windows): collect_garbage removes what is left later
+        with contextlib.suppress(OSError):
+            self._shot_store(uuid).delete_all()
+        remove_folder(folder)
+
+    def __repr__(self) -> str:
+        return f"DuckDBStorageManager({str(self.config.root)!r})"
+
+
+__all__ = ["DuckDBStorageManager"]
