@@ -27,7 +27,9 @@ def namespace_40() -> ParameterNamespace:
     previous = None
     for g in range(8):
         group: dict[str, str] = {}
-        group["detuning"] = f"-{g + 1} MHz" if previous is None else f"{previous}.detuning + 1.5 MHz"
+        group["detuning"] = (
+            f"-{g + 1} MHz" if previous is None else f"{previous}.detuning + 1.5 MHz"
+        )
         group["power"] = f"{g + 2} mW"
         group["duration"] = f"{g + 1} ms * 2"
         group["ratio"] = f"{(g + 1) * 10}%"
@@ -109,7 +111,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--shots", type=int, default=2000)
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results/parameters.md")
+    parser.add_argument(
+        "--output", type=Path, default=Path(__file__).parent / "results/parameters.md"
+    )
     args = parser.parse_args()
     # check correctness once before timing
     values = namespace_40().compile().evaluate_into({})
@@ -125,10 +129,14 @@ def main() -> int:
         "|---|---|---|---|---|---|\n"
         f"| {today} | 40-parameter namespace, evaluate one shot | {ns:.1f} µs | "
         f"hand-written float arithmetic {base:.1f} µs | {ns / base:.1f}× | < 200 µs |\n"
-        f"| {today} | 20 lane expressions (6 on 1000-sample `t`), one shot | {lanes:.1f} µs | — | — | — |\n"
+        f"| {today} | 20 lane expressions (6 on 1000-sample `t`), one shot | {lanes:.1f} µs "
+        "| — | — | — |\n"
         f"| {today} | parse + check 40 + 20 expressions once | {parse:.1f} ms | — | — | — |\n"
     )
-    text = f"### Parameters: parse once, evaluate per shot\n\nCommand: `{command}` (median of {args.runs} runs of {args.shots} shots)\n\n{table}"
+    text = (
+        "### Parameters: parse once, evaluate per shot\n\n"
+        f"Command: `{command}` (median of {args.runs} runs of {args.shots} shots)\n\n{table}"
+    )
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)

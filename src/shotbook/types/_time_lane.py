@@ -54,7 +54,7 @@ class TimeLane(Generic[T]):
 
     __slots__ = ("_blocks",)
 
-    def __init__(self, values: Iterable[T]) -> None:
+    def __init__(self, values: Iterable[Any]) -> None:
         """One block per step, holding ``values`` (equal neighbours are not merged)."""
         self._blocks: tuple[tuple[T, int], ...] = self._normalise(
             tuple((self._check_value(value), 1) for value in values)
@@ -62,7 +62,7 @@ class TimeLane(Generic[T]):
         self._validate()
 
     @classmethod
-    def from_blocks(cls, blocks: Iterable[tuple[T, int]]) -> Self:
+    def from_blocks(cls, blocks: Iterable[tuple[Any, int]]) -> Self:
         """Build from ``(value, span)`` pairs; each span is a number of steps >= 1."""
         new = cls.__new__(cls)
         checked = []
@@ -141,7 +141,7 @@ class TimeLane(Generic[T]):
         return step
 
     # --- editing (each returns a new lane) ---
-    def _replace_blocks(self, blocks: Sequence[tuple[T, int]]) -> Self:
+    def _replace_blocks(self, blocks: Sequence[tuple[Any, int]]) -> Self:
         return type(self).from_blocks(blocks)
 
     def _cells(self) -> list[tuple[T, int]]:
@@ -163,7 +163,7 @@ class TimeLane(Generic[T]):
             previous_id = block_id
         return blocks
 
-    def with_value(self, start: int, stop: int, value: T) -> Self:
+    def with_value(self, start: int, stop: int, value: Any) -> Self:
         """Set steps ``[start, stop)`` to one new block holding ``value``."""
         start = self._check_step(start)
         stop = self._check_step(stop, allow_end=True)
@@ -203,7 +203,7 @@ class TimeLane(Generic[T]):
         ]
         return self._replace_blocks(blocks)
 
-    def inserted_step(self, step: int, value: T | None = None) -> Self:
+    def inserted_step(self, step: int, value: Any | None = None) -> Self:
         """Insert a step before ``step`` (``len(lane)`` appends).
 
         Inside a block the block grows by one step; at a block boundary a new
