@@ -1,1 +1,51 @@
-"""shotbook.device."""
+"""Devices: what they are (protocols), how a shot drives them, and where they run.
+
+* :class:`Device`, :class:`Sequencer`, :class:`Camera`: structural protocols; methods a
+  device server may call are marked with :func:`remote`.
+* :class:`ShotRunner`: runs one shot across open devices (program, arm, start, collect).
+* :func:`open_devices`: opens a sequence's devices, in this process or on device servers
+  (:mod:`shotbook.device.remote`), and closes them whatever happens.
+* :mod:`shotbook.device.sim`: a simulated lab (sequencers and a camera seeing an atom cloud).
+
+Example::
+
+    from shotbook.device import ShotRunner, open_devices
+
+    with open_devices(specs, registry, servers) as devices, ShotRunner(devices) as runner:
+        data = runner.run_shot(compiled_shot, timeout=5.0)
+"""
+
+from ._codec import WireCodec
+from ._controller import ShotRunner
+from ._open import DeviceSpec, device_spec, device_specs, open_devices
+from ._protocols import (
+    Camera,
+    CameraTimeoutError,
+    Device,
+    DeviceError,
+    DeviceTimeoutError,
+    Sequencer,
+    SequencerTimeoutError,
+    ShotData,
+    remote,
+    remote_methods_of,
+)
+
+__all__ = [
+    "Camera",
+    "CameraTimeoutError",
+    "Device",
+    "DeviceError",
+    "DeviceSpec",
+    "DeviceTimeoutError",
+    "Sequencer",
+    "SequencerTimeoutError",
+    "ShotData",
+    "ShotRunner",
+    "WireCodec",
+    "device_spec",
+    "device_specs",
+    "open_devices",
+    "remote",
+    "remote_methods_of",
+]

@@ -1,0 +1,444 @@
+"""DeviceServer: builds registered devices on request and serves their remote methods."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+import logging
+import logging.handlers
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shotbook.registry import RegistryError, TypeRegistry
+from shotbook.rpc import ClientInfo, RPCServer, call_context
+
+from .._codec import WireCodec
+from .._protocols import is_remote_property, remote_methods_of
+from ._config import InsecureRPCConfiguration, RPCConfiguration, SecureRPCConfiguration
+
+DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
+"""Largest request a device server accepts by default (bytes)."""
+
+
+class DeviceServerBusyError(RuntimeError):
+    """The device server serves another experiment manager (the message says which)."""
+
+
+class DeviceServerError(RuntimeError):
+    """A request the device server refuses (no lease, unknown device, not remote, ...)."""
+
+
+def register_device_class(registry: TypeRegistry, tag: str, cls: type) -> None:
+    """Allow device servers given ``registry`` to build devices of class ``cls``.
+
+    The class is registered under ``tag``; a client asks for a device by this tag and sends
+    the constructor's keyword arguments as data. Devices themselves are not data: storing
+    one is refused.
+
+    Example::
+
+        register_device_class(registry, "sim_camera", SimulatedCamera)
+    """
+    remote_methods_of(cls)  # raises if it declares bad remote names
+
+    def encode(device: Any, _: Any) -> Any:
+        raise TypeError(f"a {cls.__qualname__} device is not data and cannot be stored or sent")
+
+    def decode(data: Any, _: Any) -> Any:
+        raise TypeError(f"{tag!r} is a device class, not data: create it on a device server")
+
+    registry.register(tag, cls, encode=encode, decode=decode)
+
+
+@dataclass
+class _Lease:
+    client_id: bytes
+    holder: str
+    since: dt.datetime
+    devices: dict[str, Any] = field(default_factory=dict)
+    iterators: dict[int, tuple[str, Iterator[Any]]] = field(default_factory=dict)
+
+
+class DeviceServer:
+    """A device server: it builds devices by registered type tag and serves their methods.
+
+    It serves one experiment manager at a time: a client first takes the *lease*
+    (``lease.acquire``); another client gets :class:`DeviceServerBusyError` ("device server
+    'x' is in use by host H pid P since ..."). The lease ends when its holder releases it or
+    stops heartbeating for ``lease_timeout`` seconds; the holder's devices are then closed.
+
+    Only classes registered with :func:`register_device_class` in ``registry`` can be built,
+    and only their remote methods (see :func:`~shotbook.device.remote_methods_of`) called.
+    Arguments are data (msgpack, raw numpy buffers, registered types by tag); nothing is
+    unpickled or evaluated.
+
+    It logs to ``log_dir/<name>.log`` (rotating; default ``./logs``).
+
+    Example::
+
+        server = DeviceServer(InsecureRPCConfiguration(port=5560), registry, "lab-pc-2")
+        server.serve_forever()       # or server.start() ... server.close()
+    """
+
+    def __init__(
+        self,
+        config: RPCConfiguration,
+        registry: TypeRegistry,
+        name: str = "device_server",
+        *,
+        log_dir: str | os.PathLike[str] | None = "logs",
+        lease_timeout: float = 10.0,
+        workers: int = 8,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> None:
+        if not name or any(c in name for c in "/\\:"):
+            raise ValueError(f"a device server name is a plain non-empty name, got {name!r}")
+        self.name = name
+        self._registry = registry
+        self._codec = WireCodec(registry)
+        self._log = logging.getLogger(f"shotbook.device.server.{name}")
+        self._handler: logging.Handler | None = None
+        if log_dir is not None:
+            self._handler = _file_handler(Path(log_dir), name)
+            self._log.addHandler(self._handler)
+            logging.getLogger("shotbook.rpc").addHandler(self._handler)
+            if self._log.getEffectiveLevel() > logging.INFO:
+                self._log.setLevel(logging.INFO)
+        security: dict[str, Any] = {}
+        if isinstance(config, SecureRPCConfiguration):
+            security = {
+                "curve_secret_key": config.server_keys().secret,
+                "authorized_client_keys": config.client_keys(),
+            }
+        elif not isinstance(config, InsecureRPCConfiguration):
+            raise TypeError(
+                "config must be an InsecureRPCConfiguration or a SecureRPCConfiguration, got "
+                f"{type(config).__name__}"
+            )
+        self._lock = threading.RLock()
+        self._lease: _Lease | None = None
+        self._iterator_ids = itertools.count(1)
+        try:
+            self._rpc = RPCServer(
+                config.host,
+                config.port,
+                workers=workers,
+                heartbeat_timeout=lease_timeout,
+                on_client_gone=self._client_gone,
+                max_message_size=max_message_size,
+                **security,
+            )
+        except BaseException:
+            self._remove_handler()
+            raise
+        methods: dict[str, Callable[..., Any]] = {
+            "server.status": self._status,
+            "lease.acquire": self._acquire_lease,
+            "lease.release": self._release_lease,
+            "device.create": self._create_device,
+            "device.call": self._call_device,
+            "device.close": self._close_device,
+            "iterator.next": self._iterator_next,
+            "iterator.close": self._iterator_close,
+        }
+        for method, function in methods.items():
+            self._rpc.register(method, function)
+        self._log.info("device server %r listening on %s", name, self._rpc.address)
+
+    # ------------------------------------------------------------------ lifetime
+
+    @property
+    def address(self) -> str:
+        """The address clients connect to, e.g. ``tcp://127.0.0.1:5560``."""
+        return self._rpc.address
+
+    @property
+    def port(self) -> int:
+        """The TCP port served."""
+        return self._rpc.port
+
+    def start(self) -> DeviceServer:
+        """Serve in a background thread; returns the server."""
+        self._rpc.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until :meth:`close` is called (from another thread)."""
+        try:
+            self._rpc.serve_forever()
+        finally:
+            self._close_everything("the server stopped")
+
+    def close(self) -> None:
+        """Stop serving; close every device still open."""
+        self._rpc.close()
+        self._close_everything("the server stopped")
+        self._remove_handler()
+
+    def __enter__(self) -> DeviceServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ lease
+
+    def _status(self) -> dict[str, Any]:
+        with self._lock:
+            lease = self._lease
+            return {
+                "name": self.name,
+                "holder": None if lease is None else lease.holder,
+                "since": None if lease is None else lease.since.isoformat(),
+                "devices": [] if lease is None else sorted(lease.devices),
+            }
+
+    def _acquire_lease(self) -> dict[str, Any]:
+        client = call_context().client
+        with self._lock:
+            lease = self._lease
+            if lease is not None and lease.client_id != client.client_id:
+                raise DeviceServerBusyError(
+                    f"device server {self.name!r} is in use by {lease.holder} since "
+                    f"{lease.since:%Y-%m-%d %H:%M:%S}; stop that experiment manager first, or "
+                    "wait for its lease to expire"
+                )
+            if lease is None:
+                self._lease = _Lease(client.client_id, client.describe(), dt.datetime.now())
+                self._log.info("lease taken by %s", client.describe())
+        return self._status()
+
+    def _release_lease(self) -> None:
+        client = call_context().client
+        with self._lock:
+            lease = self._lease
+            if lease is None or lease.client_id != client.client_id:
+                return
+            self._lease = None
+        self._log.info("lease released by %s", lease.holder)
+        self._close_lease(lease, "the lease was released")
+
+    def _client_gone(self, info: ClientInfo) -> None:
+        with self._lock:
+            lease = self._lease
+            if lease is None or lease.client_id != info.client_id:
+                return
+            self._lease = None
+        self._log.warning("lease holder %s stopped heartbeating: closing its devices", lease.holder)
+        self._close_lease(lease, "its holder is gone")
+
+    def _close_everything(self, why: str) -> None:
+        with self._lock:
+            lease, self._lease = self._lease, None
+        if lease is not None:
+            self._close_lease(lease, why)
+
+    def _close_lease(self, lease: _Lease, why: str) -> None:
+        for _, iterator in list(lease.iterators.values()):
+            _close_iterator(iterator)
+        lease.iterators.clear()
+        for name, device in reversed(list(lease.devices.items())):
+            if device is None:
+                continue
+            try:
+                device.__exit__(None, None, None)
+                self._log.info("closed device %r (%s)", name, why)
+            except Exception:
+                self._log.exception("closing device %r failed (%s)", name, why)
+        lease.devices.clear()
+
+    def _holder_lease(self) -> _Lease:
+        client = call_context().client
+        lease = self._lease
+        if lease is None or lease.client_id != client.client_id:
+            if lease is None:
+                raise DeviceServerError(
+                    f"device server {self.name!r}: take the lease first (lease.acquire)"
+                )
+            raise DeviceServerBusyError(
+                f"device server {self.name!r} is in use by {lease.holder} since "
+                f"{lease.since:%Y-%m-%d %H:%M:%S}"
+            )
+        return lease
+
+    # ------------------------------------------------------------------ devices
+
+    def _create_device(self, name: Any, device_type: Any, init_parameters: Any) -> dict[str, Any]:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a device name is a non-empty str, got {name!r}")
+        if not isinstance(device_type, str):
+            raise TypeError(f"a device type is a registered tag (str), got {device_type!r}")
+        try:
+            entry = self._registry.entry_for_tag(device_type)
+        except RegistryError as exc:
+            raise DeviceServerError(
+                f"device server {self.name!r} cannot build {name!r}: {exc}"
+            ) from None
+        cls = entry.cls
+        methods = remote_methods_of(cls)
+        if not methods or not hasattr(cls, "__enter__") or not hasattr(cls, "__exit__"):
+            raise DeviceServerError(
+                f"device server {self.name!r}: type {device_type!r} ({cls.__qualname__}) is not "
+                "a device (a context manager with remote methods)"
+            )
+        kwargs = self._codec.decode(init_parameters)
+        if not isinstance(kwargs, dict):
+            raise TypeError(f"the init parameters of {name!r} must be a mapping")
+        with self._lock:
+            lease = self._holder_lease()
+            if name in lease.devices:
+                raise DeviceServerError(
+                    f"device {name!r} is already open on device server {self.name!r}"
+                )
+            lease.devices[name] = None  # reserved while it is being built
+        try:
+            device = cls(name=name, **kwargs)
+            entered = device.__enter__()
+        except BaseException:
+            with self._lock:
+                lease.devices.pop(name, None)
+            self._log.exception("creating device %r (%s) failed", name, device_type)
+            raise
+        with self._lock:
+            lease.devices[name] = entered
+        self._log.info("opened device %r of type %r", name, device_type)
+        properties = sorted(m for m in methods if is_remote_property(cls, m))
+        return {
+            "methods": sorted(m for m in methods if m not in properties),
+            "properties": properties,
+        }
+
+    def _device(self, name: Any) -> tuple[_Lease, Any]:
+        with self._lock:
+            lease = self._holder_lease()
+            device = lease.devices.get(name) if isinstance(name, str) else None
+            if device is None:
+                raise DeviceServerError(
+                    f"device {name!r} is not open on device server {self.name!r} "
+                    f"(open: {', '.join(sorted(lease.devices)) or 'none'})"
+                )
+            return lease, device
+
+    def _call_device(self, name: Any, method: Any, args: Any, kwargs: Any) -> Any:
+        lease, device = self._device(name)
+        if not isinstance(method, str) or method not in remote_methods_of(type(device)):
+            raise DeviceServerError(
+                f"{method!r} is not a remote method of device {name!r} "
+                f"(remote: {', '.join(sorted(remote_methods_of(type(device))))})"
+            )
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise TypeError("device.call takes (name, method, args list, kwargs map)")
+        args = self._codec.decode(args)
+        kwargs = self._codec.decode({"$dict": kwargs})
+        if is_remote_property(type(device), method):
+            if args or kwargs:
+                raise TypeError(f"{name}.{method} is a property: it takes no arguments")
+            result = getattr(device, method)
+        else:
+            result = getattr(device, method)(*args, **kwargs)
+        if isinstance(result, Iterator) and not isinstance(result, np.ndarray | str | bytes):
+            with self._lock:
+                iterator_id = next(self._iterator_ids)
+                lease.iterators[iterator_id] = (name, result)
+            return {"$iterator": iterator_id}
+        return self._codec.encode(result)
+
+    def _iterator_next(self, iterator_id: Any) -> Any:
+        with self._lock:
+            lease = self._holder_lease()
+            entry = lease.iterators.get(iterator_id) if type(iterator_id) is int else None
+        if entry is None:
+            raise DeviceServerError(f"no open iterator {iterator_id!r} on {self.name!r}")
+        try:
+            value = next(entry[1])
+        except StopIteration:
+            with self._lock:
+                lease.iterators.pop(iterator_id, None)
+            return {"$stop": True}
+        except BaseException:
+            with self._lock:
+                lease.iterators.pop(iterator_id, None)
+            raise
+        return {"$item": self._codec.encode(value)}
+
+    def _iterator_close(self, iterator_id: Any) -> None:
+        with self._lock:
+            lease = self._holder_lease()
+            entry = lease.iterators.pop(iterator_id, None) if type(iterator_id) is int else None
+        if entry is not None:
+            _close_iterator(entry[1])
+
+    def _close_device(self, name: Any) -> None:
+        lease, device = self._device(name)
+        with self._lock:
+            lease.devices.pop(name, None)
+            for key, (owner, iterator) in list(lease.iterators.items()):
+                if owner == name:
+                    del lease.iterators[key]
+                    _close_iterator(iterator)
+        device.__exit__(None, None, None)
+        self._log.info("closed device %r", name)
+
+    def _remove_handler(self) -> None:
+        if self._handler is not None:
+            self._log.removeHandler(self._handler)
+            logging.getLogger("shotbook.rpc").removeHandler(self._handler)
+            self._handler.close()
+            self._handler = None
+
+    def __repr__(self) -> str:
+        return f"DeviceServer({self.name!r}, {self.address!r})"
+
+
+def _close_iterator(iterator: Iterator[Any]) -> None:
+    close = getattr(iterator, "close", None)
+    if callable(close):
+        with contextlib.suppress(Exception):
+            close()
+
+
+def _file_handler(log_dir: Path, name: str) -> logging.Handler:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        log_dir / f"{name}.log", maxBytes=5 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    return handler
+
+
+def run_device_server(
+    config: RPCConfiguration,
+    registry: TypeRegistry,
+    name: str = "device_server",
+    *,
+    log_dir: str | os.PathLike[str] | None = "logs",
+    lease_timeout: float = 10.0,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+) -> None:
+    """Run a device server in this process until interrupted (Ctrl-C); blocking.
+
+    Prints ``device server 'NAME' listening on tcp://HOST:PORT`` once it serves. This is
+    what ``Experiment.launch_device_server`` and ``shotbook device-server`` call.
+    """
+    server = DeviceServer(
+        config,
+        registry,
+        name,
+        log_dir=log_dir,
+        lease_timeout=lease_timeout,
+        max_message_size=max_message_size,
+    )
+    print(f"device server {name!r} listening on {server.address}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server._log.info("device server %r interrupted: stopping", name)
+    finally:
+        server.close()

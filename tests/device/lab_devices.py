@@ -1,0 +1,142 @@
+"""Test devices (mocks) served by the device server script and used in-process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from shotbook.device import remote
+
+
+class EchoDevice:
+    """A device whose remote methods echo, add, sleep, fail and count."""
+
+    opened: int = 0
+
+    def __init__(self, name: str, *, greeting: str = "hello") -> None:
+        if not isinstance(greeting, str):
+            raise TypeError(f"greeting must be a str, got {type(greeting).__name__}")
+        self.name = name
+        self._greeting = greeting
+        self.is_open = False
+
+    def __enter__(self) -> EchoDevice:
+        self.is_open = True
+        EchoDevice.opened += 1
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.is_open = False
+
+    @property
+    @remote
+    def greeting(self) -> str:
+        return f"{self._greeting} from {self.name}"
+
+    @remote
+    def echo(self, value: Any) -> Any:
+        return value
+
+    @remote
+    def add(self, a: int, b: int) -> int:
+        if not isinstance(a, int) or not isinstance(b, int):
+            raise TypeError(f"add takes two ints, got {type(a).__name__} and {type(b).__name__}")
+        return a + b
+
+    @remote
+    def sleep(self, seconds: float) -> str:
+        time.sleep(seconds)
+        return "slept"
+
+    @remote
+    def fail(self, message: str) -> None:
+        raise ValueError(message)
+
+    @remote
+    def count(self, n: int) -> Iterator[int]:
+        return iter(range(n))
+
+    def not_remote(self) -> str:
+        return "secret"
+
+
+class BrokenOpenDevice:
+    """A device whose __enter__ fails (the hardware is 'unplugged')."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> BrokenOpenDevice:
+        raise OSError(f"{self.name}: the device is unplugged")
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    @remote
+    def ping(self) -> str:
+        return "pong"
+
+
+class RecordingDevice:
+    """Records each call in a shared log (for the order of a shot's steps)."""
+
+    def __init__(
+        self,
+        name: str,
+        log: list[str],
+        *,
+        kind: str = "sequencer",
+        software: bool = True,
+        block: threading.Event | None = None,
+        fail_at: str | None = None,
+    ) -> None:
+        self.name = name
+        self.log = log
+        self.kind = kind
+        self.software = software
+        self.block = block
+        self.fail_at = fail_at
+        self.parameters: dict[str, Any] = {}
+        if kind == "sequencer":
+            self.start = self._start
+            self.wait_finished = self._wait_finished
+            self.is_software_triggered = lambda: self.software
+        else:
+            self.acquire = self._acquire
+
+    def __enter__(self) -> RecordingDevice:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def _step(self, step: str) -> None:
+        self.log.append(f"{self.name}.{step}")
+        if self.fail_at == step:
+            raise RuntimeError(f"{self.name} broke during {step}")
+        if self.block is not None and step == "block":
+            self.block.wait()
+
+    def update_parameters(self, **parameters: Any) -> None:
+        self.parameters = parameters
+        self._step("update")
+        if parameters.get("hang"):
+            self._step("block")
+
+    def _start(self) -> None:
+        self._step("start")
+
+    def _wait_finished(self, timeout: float) -> None:
+        self._step("finished")
+
+    def _acquire(self, names: list[str]) -> Iterator[Any]:
+        self._step("arm")
+
+        def pictures() -> Iterator[Any]:
+            for name in names:
+                self._step(f"picture {name}")
+                yield f"{self.name}:{name}"
+
+        return pictures()

@@ -1,0 +1,98 @@
+"""ShotRunner: order of a shot's steps, data, and errors naming the device."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from shotbook.device import DeviceError, DeviceTimeoutError, ShotRunner
+
+from .lab_devices import RecordingDevice
+
+
+def lab(log: list[str], **options: dict) -> dict[str, RecordingDevice]:
+    return {
+        "master": RecordingDevice("master", log, **options.get("master", {})),
+        "camera": RecordingDevice("camera", log, kind="camera", **options.get("camera", {})),
+        "slave": RecordingDevice("slave", log, software=False, **options.get("slave", {})),
+    }
+
+
+PARAMETERS = {
+    "master": {"sequence": "m"},
+    "camera": {"picture_names": ["cloud", "background"], "exposures": [1e-3, 1e-3]},
+    "slave": {"sequence": "s"},
+}
+
+
+def test_a_shot_programs_arms_starts_then_collects() -> None:
+    log: list[str] = []
+    devices = lab(log)
+    with ShotRunner(devices) as runner:
+        assert runner.start_order == ["slave", "master"]
+        assert runner.cameras == ["camera"]
+        data = runner.run_shot(PARAMETERS, timeout=5)
+    assert data == {"camera.cloud": "camera:cloud", "camera.background": "camera:background"}
+    assert devices["camera"].parameters == PARAMETERS["camera"]
+    assert sorted(log[:3]) == ["camera.update", "master.update", "slave.update"]
+    assert log[3:6] == ["camera.arm", "slave.start", "master.start"]
+    assert log[6:8] == ["camera.picture cloud", "camera.picture background"]
+    assert sorted(log[8:]) == ["master.finished", "slave.finished"]
+
+
+def test_explicit_start_order_is_followed_and_checked() -> None:
+    log: list[str] = []
+    devices = lab(log)
+    with ShotRunner(devices, start_order=["master", "slave"]) as runner:
+        runner.run_shot(PARAMETERS)
+    assert log.index("master.start") < log.index("slave.start")
+    with pytest.raises(ValueError, match=r"not sequencers: \['camera'\]"):
+        ShotRunner(devices, start_order=["camera", "master", "slave"])
+    with pytest.raises(ValueError, match=r"misses the sequencers \['slave'\]"):
+        ShotRunner(devices, start_order=["master"])
+
+
+def test_devices_without_parameters_are_left_alone() -> None:
+    log: list[str] = []
+    with ShotRunner(lab(log)) as runner:
+        data = runner.run_shot({"master": {"sequence": "m"}})
+    assert data == {}
+    assert log == ["master.update", "master.start", "master.finished"]
+
+
+@pytest.mark.parametrize("step", ["update", "arm", "start", "picture background", "finished"])
+def test_a_failing_device_is_named_with_its_step(step: str) -> None:
+    log: list[str] = []
+    who = "camera" if step in ("arm", "picture background") else "slave"
+    devices = lab(log, **{who: {"fail_at": step}})
+    with ShotRunner(devices) as runner, pytest.raises(DeviceError) as info:
+        runner.run_shot(PARAMETERS)
+    error = info.value
+    assert error.device == who
+    assert f"device {who!r} failed to" in str(error)
+    assert f"{who} broke during {step}" in str(error)
+    assert isinstance(error.__cause__, RuntimeError)
+    if step in ("update", "arm"):
+        assert "master.start" not in log  # nothing starts after a failed preparation
+
+
+def test_a_hanging_device_times_out_naming_it() -> None:
+    log: list[str] = []
+    block = threading.Event()
+    devices = lab(log, slave={"block": block})
+    parameters = {**PARAMETERS, "slave": {"sequence": "s", "hang": True}}
+    try:
+        with ShotRunner(devices) as runner, pytest.raises(DeviceTimeoutError) as info:
+            runner.run_shot(parameters, timeout=0.2)
+    finally:
+        block.set()
+    assert info.value.device == "slave"
+    assert "['slave'] did not finish update_parameters within the shot's 0.2 s" in str(info.value)
+    assert isinstance(info.value, TimeoutError)
+    assert "master.start" not in log
+
+
+def test_parameters_for_a_device_that_is_not_open() -> None:
+    with ShotRunner(lab([])) as runner, pytest.raises(DeviceError, match=r"\['ghost'\]"):
+        runner.run_shot({"ghost": {}})
