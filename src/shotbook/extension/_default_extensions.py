@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shotbook.registry import TimeLaneExtension, TypeRegistry
+from shotbook.registry import DeviceExtension, TimeLaneExtension, TypeRegistry
 from shotbook.types import AnalogTimeLane, CameraTimeLane, DigitalTimeLane
 
 
@@ -39,3 +39,43 @@ DEFAULT_TIME_LANE_EXTENSIONS = (
     analog_time_lane_extension,
     camera_time_lane_extension,
 )
+
+
+def _register_sim_types(registry: TypeRegistry) -> None:
+    from shotbook.device.sim import register_sim_types
+
+    register_sim_types(registry)
+
+
+def simulated_device_extensions() -> tuple[DeviceExtension, ...]:
+    """The simulated pulse sequencer and camera, as device extensions."""
+    from shotbook.device.sim import (
+        SimulatedCamera,
+        SimulatedCameraCompiler,
+        SimulatedCameraConfiguration,
+        SimulatedSequencer,
+        SimulatedSequencerCompiler,
+        SimulatedSequencerConfiguration,
+        simulated_lab,
+    )
+
+    return (
+        DeviceExtension(
+            label="simulated sequencer",
+            configuration_type=SimulatedSequencerConfiguration,
+            configuration_factory=lambda: simulated_lab()["digital"],
+            register_types=_register_sim_types,
+            compiler_type=SimulatedSequencerCompiler,
+            device_type=SimulatedSequencer,
+            description="A pulse sequencer that checks and keeps its instructions",
+        ),
+        DeviceExtension(
+            label="simulated camera",
+            configuration_type=SimulatedCameraConfiguration,
+            configuration_factory=lambda: simulated_lab()["camera"],
+            register_types=_register_sim_types,
+            compiler_type=SimulatedCameraCompiler,
+            device_type=SimulatedCamera,
+            description="A camera imaging a simulated rubidium-87 cloud",
+        ),
+    )

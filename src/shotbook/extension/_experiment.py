@@ -237,9 +237,9 @@ class Experiment:
 
 
 def _default_device_extensions() -> tuple[DeviceExtension, ...]:
-    from shotbook.device.sim import simulated_device_extensions
+    from ._default_extensions import simulated_device_extensions
 
-    return tuple(simulated_device_extensions())
+    return simulated_device_extensions()
 
 
 __all__ = ["Experiment", "ExperimentConfigurationError", "ShotAnalysis"]
