@@ -32,17 +32,31 @@ def _show_scan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    if args.list:
+        return _show_scan(args)
+    from ._demo import run_demo
+
+    return run_demo(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``shotbook`` command."""
     parser = argparse.ArgumentParser(prog="shotbook", description=__doc__)
     parser.add_argument("--version", action="version", version=f"shotbook {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
-        "demo", help="run the simulated time-of-flight demo (for now: show its shots)"
+        "demo",
+        help="run a simulated time-of-flight scan, store it and fit the temperature",
     )
     demo.add_argument("--points", type=int, default=8, help="time-of-flight values")
     demo.add_argument("--repetitions", type=int, default=3, help="shots per value")
-    demo.set_defaults(handler=_show_scan)
+    demo.add_argument("--root", default="shotbook-data", help="folder of the DuckDB store")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the simulated camera")
+    demo.add_argument(
+        "--list", action="store_true", help="only list the scan's shots and their parameters"
+    )
+    demo.set_defaults(handler=_demo)
     return parser
 
 

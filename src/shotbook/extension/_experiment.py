@@ -160,6 +160,110 @@ class Experiment:
         """The serializer that storage backends and servers receive."""
         return Serializer(self.build_registry())
 
+    # --- running sequences --------------------------------------------------------------------
+    def _compilers_and_device_classes(
+        self, registry: TypeRegistry
+    ) -> tuple[dict[type, Any], dict[type, str]]:
+        compilers: dict[type, Any] = {}
+        device_classes: dict[type, str] = {}
+        for extension in self._device_extensions.values():
+            if extension.compiler_type is not None:
+                compilers[extension.configuration_type] = extension.compiler_type
+            if extension.device_type is not None and registry.is_registered(extension.device_type):
+                device_classes[extension.configuration_type] = registry.tag_of(
+                    extension.device_type
+                )
+        return compilers, device_classes
+
+    def get_local_experiment_manager(self) -> Any:
+        """The experiment manager of this process (created on the first call, then reused).
+
+        It runs sequences on its own thread, with this experiment's storage, devices,
+        device servers, shot retry policy and per-shot analyses.
+        """
+        if self._local_manager is None:
+            from shotbook.control import (
+                LocalExperimentManager,
+                LocalExperimentManagerConfiguration,
+            )
+
+            registry = self.build_registry()
+            compilers, device_classes = self._compilers_and_device_classes(registry)
+            location = self._manager_location
+            configuration = (
+                location if isinstance(location, LocalExperimentManagerConfiguration) else None
+            )
+            self._local_manager = LocalExperimentManager(
+                self.get_storage_manager(),
+                registry,
+                device_servers=self._device_servers,
+                shot_retry_config=self._shot_retry_config,
+                analyses=self._shot_analyses,
+                configuration=configuration,
+                compilers=compilers,
+                device_classes=device_classes,
+            )
+        return self._local_manager
+
+    def connect_to_experiment_manager(self) -> Any:
+        """The configured experiment manager: this process's, or a connection to the
+        experiment server named by ``configure_experiment_manager``."""
+        from shotbook.control import RemoteExperimentManager, RemoteExperimentManagerConfiguration
+
+        if isinstance(self._manager_location, RemoteExperimentManagerConfiguration):
+            return RemoteExperimentManager(self._manager_location)
+        return self.get_local_experiment_manager()
+
+    def launch_experiment_server(
+        self, config: Any | None = None, name: str = "experiment-server"
+    ) -> None:
+        """Serve this experiment's manager to notebooks on other processes or computers; blocks.
+
+        ``config`` is an ``InsecureRPCConfiguration`` or ``SecureRPCConfiguration``; by default
+        the host and port of the configured ``RemoteExperimentManagerConfiguration``. Logs go to
+        ``logs/<name>.log``. If ``SHOTBOOK_BLOCKING_TASK_DURATION_WARNING`` holds seconds, a
+        warning is logged when a step of a run keeps the runner busy longer than that.
+        """
+        from shotbook.control import RemoteExperimentManagerConfiguration, serve_experiment
+        from shotbook.device.remote import InsecureRPCConfiguration
+
+        if config is None:
+            location = self._manager_location
+            if not isinstance(location, RemoteExperimentManagerConfiguration):
+                raise ExperimentConfigurationError(
+                    "launch_experiment_server needs an address: call configure_experiment_manager("
+                    "RemoteExperimentManagerConfiguration(host, port)) or pass config="
+                    "InsecureRPCConfiguration(host, port)"
+                )
+            config = InsecureRPCConfiguration(location.host, location.port)
+        manager = self.get_local_experiment_manager()
+
+        def announce(server: Any) -> None:
+            print(f"shotbook: experiment server {name!r} listening on {server.address}", flush=True)
+
+        serve_experiment(manager, config, name, ready=announce)
+
+    @staticmethod
+    def launch_device_server(
+        config: Any, name: str = "device_server", experiment: Any = None
+    ) -> None:
+        """Serve devices to experiment managers on other computers; blocks until Ctrl-C.
+
+        ``config`` is an ``InsecureRPCConfiguration(host, port)`` (host defaults to
+        127.0.0.1) or a ``SecureRPCConfiguration``. The server builds only device types
+        registered by the experiment's extensions (all default ones if called on the class).
+        """
+        from shotbook.device.remote import run_device_server
+
+        if experiment is None:
+            experiment = Experiment()
+            experiment.setup_default_extensions()
+        run_device_server(config, experiment.build_registry(), name)
+
+    def serve_devices(self, config: Any, name: str = "device_server") -> None:
+        """Like :meth:`launch_device_server`, with this experiment's device extensions."""
+        Experiment.launch_device_server(config, name, experiment=self)
+
     # --- storage ------------------------------------------------------------------------------
     def _storage_configuration(self) -> Any:
         if self._storage_config is None:
@@ -223,6 +327,9 @@ class Experiment:
 
     def close(self) -> None:
         """Release the storage manager and stop a local experiment manager."""
+        if self._local_manager is not None:
+            self._local_manager.close()
+            self._local_manager = None
         if self._storage_manager is not None:
             self._storage_manager.close()
             self._storage_manager = None
