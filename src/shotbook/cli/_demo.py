@@ -17,6 +17,7 @@ from shotbook.types import (
     DigitalTimeLane,
     PureSequencePath,
     Ramp,
+    TimeLane,
     TimeLanes,
 )
 
@@ -25,19 +26,20 @@ from ._demo_scan import demo_globals, demo_scan
 
 def demo_time_lanes() -> TimeLanes:
     """Load a MOT, release the cloud, let it fly, image it, then take a background."""
+    lanes: dict[str, TimeLane[Any]] = {
+        "mot light": DigitalTimeLane([True, True, False, False, False, False]),
+        "repump": DigitalTimeLane([True, True, False, True, False, True]),
+        "imaging light": DigitalTimeLane([False, False, False, True, False, True]),
+        "mot detuning": AnalogTimeLane(
+            ["mot.detuning", Ramp(), "mot.detuning - 20 MHz", "0 MHz", "0 MHz", "0 MHz"]
+        ),
+        "coil current": AnalogTimeLane(["10 A", "0 A", "0 A", "0 A", "0 A", "0 A"]),
+        "camera": CameraTimeLane([None, None, None, "atoms", None, "background"]),
+    }
     return TimeLanes(
         ["load", "molasses", "fly", "image", "wait", "background"],
         ["mot.loading_time", "5 ms", "time_of_flight", "imaging.exposure", "20 ms", "100 us"],
-        {
-            "mot light": DigitalTimeLane([True, True, False, False, False, False]),
-            "repump": DigitalTimeLane([True, True, False, True, False, True]),
-            "imaging light": DigitalTimeLane([False, False, False, True, False, True]),
-            "mot detuning": AnalogTimeLane(
-                ["mot.detuning", Ramp(), "mot.detuning - 20 MHz", "0 MHz", "0 MHz", "0 MHz"]
-            ),
-            "coil current": AnalogTimeLane(["10 A", "0 A", "0 A", "0 A", "0 A", "0 A"]),
-            "camera": CameraTimeLane([None, None, None, "atoms", None, "background"]),
-        },
+        lanes,
     )
 
 

@@ -40,6 +40,52 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def _device_server(args: argparse.Namespace) -> int:
+    from shotbook.device.remote import InsecureRPCConfiguration
+
+    from ._loading import load_experiment
+
+    experiment = load_experiment(args.experiment)
+    config = experiment.device_servers.get(args.name)
+    if config is None or args.port is not None:
+        config = InsecureRPCConfiguration(args.host, args.port or 0)
+    experiment.serve_devices(config, args.name)
+    return 0
+
+
+def _experiment_server(args: argparse.Namespace) -> int:
+    from ._loading import load_experiment
+
+    load_experiment(args.experiment).launch_experiment_server(name=args.name)
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from shotbook.device.remote import keygen
+
+    secret, public = keygen(args.path)
+    print(f"secret key: {secret} (keep it on this computer)")
+    print(f"public key: {public} (give it to the other side)")
+    return 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from shotbook.session import DuckDBConfig
+
+    from ._loading import load_experiment
+
+    if args.experiment:
+        experiment = load_experiment(args.experiment)
+    else:
+        from shotbook.extension import Experiment
+
+        experiment = Experiment(DuckDBConfig(args.root))
+        experiment.setup_default_extensions()
+    where = experiment.upgrade_database()
+    print("store is up to date" if where is None else f"previous catalog copied to {where}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``shotbook`` command."""
     parser = argparse.ArgumentParser(prog="shotbook", description=__doc__)
@@ -57,6 +103,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--list", action="store_true", help="only list the scan's shots and their parameters"
     )
     demo.set_defaults(handler=_demo)
+
+    device = commands.add_parser("device-server", help="serve a lab's devices to other computers")
+    device.add_argument("experiment", help="MODULE:EXPERIMENT, e.g. my_lab:experiment")
+    device.add_argument("--name", default="device_server", help="registered server name")
+    device.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    device.add_argument("--port", type=int, default=None, help="port (default: registered)")
+    device.set_defaults(handler=_device_server)
+
+    server = commands.add_parser("experiment-server", help="run sequences for remote notebooks")
+    server.add_argument("experiment", help="MODULE:EXPERIMENT, e.g. my_lab:experiment")
+    server.add_argument("--name", default="experiment-server", help="name of the log file")
+    server.set_defaults(handler=_experiment_server)
+
+    keys = commands.add_parser("keygen", help="write a CurveZMQ key pair (PATH and PATH.pub)")
+    keys.add_argument("path", help="where to write the secret key")
+    keys.set_defaults(handler=_keygen)
+
+    upgrade = commands.add_parser("upgrade", help="create or migrate a store (copies it first)")
+    upgrade.add_argument("experiment", nargs="?", help="MODULE:EXPERIMENT (else --root)")
+    upgrade.add_argument("--root", default="shotbook-data", help="folder of a DuckDB store")
+    upgrade.set_defaults(handler=_upgrade)
     return parser
 
 

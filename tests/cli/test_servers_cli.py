@@ -1,0 +1,106 @@
+"""The server, key and upgrade commands, run as real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from shotbook.cli import main
+from shotbook.cli._loading import ExperimentNotFoundError, load_experiment
+
+LAB = textwrap.dedent(
+    """
+    from shotbook.extension import Experiment
+    from shotbook.session import DuckDBConfig
+
+    experiment = Experiment(DuckDBConfig("store"))
+    experiment.setup_default_extensions()
+    not_an_experiment = 3
+    """
+)
+
+
+@pytest.fixture
+def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "my_lab_cli.py").write_text(LAB)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _wait_for_line(process: subprocess.Popen[str], needle: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    seen = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return line
+    process.kill()
+    raise AssertionError(f"{needle!r} not printed; got {''.join(seen)!r}")
+
+
+def test_load_experiment_errors_say_what_is_wrong(lab: Path) -> None:
+    assert load_experiment("my_lab_cli:experiment").device_extensions
+    with pytest.raises(ExperimentNotFoundError, match="MODULE:EXPERIMENT"):
+        load_experiment("my_lab_cli")
+    with pytest.raises(ExperimentNotFoundError, match="no module 'nope'"):
+        load_experiment("nope:experiment")
+    with pytest.raises(ExperimentNotFoundError, match="no variable 'lab'"):
+        load_experiment("my_lab_cli:lab")
+    with pytest.raises(ExperimentNotFoundError, match="not a shotbook Experiment"):
+        load_experiment("my_lab_cli:not_an_experiment")
+
+
+def test_keygen_writes_a_pair_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    assert main(["keygen", str(tmp_path / "server.key")]) == 0
+    assert (tmp_path / "server.key").exists()
+    assert (tmp_path / "server.key.pub").exists()
+    with pytest.raises(FileExistsError):
+        main(["keygen", str(tmp_path / "server.key")])
+
+
+def test_upgrade_creates_a_store(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["upgrade", "my_lab_cli:experiment"]) == 0
+    assert (lab / "store" / "catalog.duckdb").exists()
+    assert main(["upgrade", "--root", str(lab / "other")]) == 0
+    assert (lab / "other" / "catalog.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "needle"),
+    [
+        (
+            ["device-server", "my_lab_cli:experiment", "--port", "0"],
+            "listening on tcp://127.0.0.1:",
+        ),
+    ],
+)
+def test_server_commands_start_and_stop_on_interrupt(
+    lab: Path, command: list[str], needle: str
+) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shotbook.cli", *command],
+        cwd=lab,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        _wait_for_line(process, needle)
+        process.send_signal(subprocess.signal.SIGINT)  # type: ignore[attr-defined]
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert (lab / "logs" / "device_server.log").exists()
