@@ -36,6 +36,8 @@ from shotbook.types import (
 
 BACKENDS: dict[str, Callable[[Path], AbstractContextManager[Any]]] = {
     "duckdb": lambda tmp: nullcontext(DuckDBConfig(tmp / "store", compact_every=4)),
+    "sqlite": lambda tmp: pytest.importorskip("tests.session.test_sql_stores").sqlite(tmp),
+    "postgresql": lambda tmp: pytest.importorskip("tests.session.test_sql_stores").postgresql(tmp),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from shotbook import __version__
 
@@ -86,6 +87,42 @@ def _upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _copy(args: argparse.Namespace) -> int:
+    from shotbook.extension import Experiment
+    from shotbook.session import copy_store
+
+    from ._loading import load_experiment
+    from ._stores import store_config
+
+    experiment = load_experiment(args.experiment) if args.experiment else None
+    if experiment is None:
+        experiment = Experiment()
+        experiment.setup_default_extensions()
+    serializer = experiment.build_serializer()
+    source = store_config(args.source).create_storage_manager(serializer)
+    destination_config = store_config(args.destination)
+    destination = destination_config.create_storage_manager(serializer)
+    destination.upgrade()
+
+    def progress(step: Any) -> None:
+        print(
+            f"  {step.sequence}: {step.sequences_done} / {step.sequences_total} sequences, "
+            f"{step.shots_copied} shots",
+            flush=True,
+        )
+
+    try:
+        summary = copy_store(source, destination, progress=progress)
+    finally:
+        source.close()
+        destination.close()
+    print(
+        f"copied {summary.sequences} sequences, {summary.shots} shots, {summary.folders} folders "
+        f"to {args.destination}; every shot verified"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``shotbook`` command."""
     parser = argparse.ArgumentParser(prog="shotbook", description=__doc__)
@@ -124,6 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("experiment", nargs="?", help="MODULE:EXPERIMENT (else --root)")
     upgrade.add_argument("--root", default="shotbook-data", help="folder of a DuckDB store")
     upgrade.set_defaults(handler=_upgrade)
+
+    copy = commands.add_parser(
+        "copy",
+        help="copy a store to another (folder = DuckDB, .sqlite file, postgresql://... or .yaml)",
+    )
+    copy.add_argument("source", help="the store to read")
+    copy.add_argument("destination", help="an empty store to fill")
+    copy.add_argument("--experiment", help="MODULE:EXPERIMENT whose extensions the stores hold")
+    copy.set_defaults(handler=_copy)
     return parser
 
 

@@ -1,8 +1,10 @@
 """Storage: the `StorageManager` and `ExperimentSession` interfaces and their backends.
 
 The default backend keeps a DuckDB catalog beside Parquet shot files
-(:class:`DuckDBConfig`). Sessions hold no lock between calls, so a ``with`` block
-may stay open for a whole analysis.
+(:class:`DuckDBConfig`); :class:`SQLiteConfig` keeps everything in one file and
+:class:`PostgreSQLConfig` on a server that other computers reach over the network.
+Sessions hold no lock between calls, so a ``with`` block may stay open for a whole
+analysis.
 
 >>> from shotbook.session import DuckDBConfig
 >>> DuckDBConfig("shotbook-data").catalog_path.name
@@ -38,7 +40,9 @@ from ._interfaces import (
     ShotWriter,
     StorageManager,
 )
+from ._postgresql_config import PostgreSQLConfig
 from ._sequence import Sequence, Shot
+from ._sqlite_config import SQLiteConfig
 from ._states import State
 
 # Backends import their database driver only when first used.
@@ -47,6 +51,10 @@ _LAZY = {
     "ParquetShotStore": "shotbook.session._parquet_shots",
     "ShotSchemaError": "shotbook.session._parquet_shots",
     "ShotExistsError": "shotbook.session._parquet_shots",
+    "copy_store": "shotbook.session._copy",
+    "CopySummary": "shotbook.session._copy",
+    "CopyProgress": "shotbook.session._copy",
+    "CopyVerificationError": "shotbook.session._copy",
 }
 
 
@@ -58,6 +66,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CopyProgress",
+    "CopySummary",
+    "CopyVerificationError",
     "DuckDBConfig",
     "DuckDBStorageManager",
     "ExperimentSession",
@@ -69,8 +80,10 @@ __all__ = [
     "PathIsNotSequenceError",
     "PathIsSequenceError",
     "PathNotFoundError",
+    "PostgreSQLConfig",
     "RunOwner",
     "RunningSequence",
+    "SQLiteConfig",
     "Sequence",
     "SequenceCollection",
     "SequenceNotEditableError",
@@ -85,4 +98,5 @@ __all__ = [
     "StorageManager",
     "StoreLockedError",
     "StoreVersionError",
+    "copy_store",
 ]

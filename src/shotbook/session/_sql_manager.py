@@ -1,0 +1,81 @@
+"""The storage manager shared by the SQL backends (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from shotbook.types._paths import PureSequencePath
+
+from ._errors import StorageError, StoreVersionError
+from ._sql_catalog import SQLCatalog, SQLTransaction, utc_now
+from ._sql_schema import SQL_SCHEMA_VERSION
+from ._sql_session import SQLSession
+from ._sql_shots import SQLShotReader, SQLShotWriter
+
+if TYPE_CHECKING:
+    from shotbook.registry import SerializerProtocol
+
+
+class SQLStorageManager:
+    """Opens sessions on a store kept in one SQL database (catalog and shots).
+
+    Nothing is held between calls, so many managers, in many processes and on many
+    computers (PostgreSQL), may use the same store. A missing store is created on first
+    use; a store of another schema version is refused (:class:`StoreVersionError`).
+    """
+
+    def __init__(self, serializer: SerializerProtocol, catalog: SQLCatalog, config: Any) -> None:
+        self.serializer = serializer
+        self.config = config
+        self.catalog = catalog
+        self.shots = SQLShotReader(catalog)
+        self._closed = False
+
+    @contextmanager
+    def session(self) -> Iterator[SQLSession]:
+        """A session on the store; it holds no lock between calls."""
+        if self._closed:
+            raise StorageError(self.catalog.where, "this storage manager is closed")
+        yield SQLSession(self)
+
+    def close(self) -> None:
+        """Close the connections of every thread; later sessions are refused."""
+        self._closed = True
+        self.catalog.close()
+
+    def upgrade(self) -> str | None:
+        """Create a missing store; a current one is left as it is (returns ``None``).
+
+        Version 1 is the first layout of the SQL stores, so there is nothing older to
+        migrate; a store of another version is refused unchanged.
+        """
+
+        def action(tx: SQLTransaction) -> None:
+            self.catalog.prepare_schema(tx)
+            version = self.catalog.detect_version(tx)
+            if version is None:
+                self.catalog.create_schema(tx, utc_now())
+            elif version > SQL_SCHEMA_VERSION:
+                raise self.catalog.version_error(version)
+            elif version < SQL_SCHEMA_VERSION:
+                raise StoreVersionError(
+                    self.catalog.where,
+                    f"the store has schema version {version}, and no migration from it to "
+                    f"version {SQL_SCHEMA_VERSION} is known; it was left unchanged",
+                )
+
+        self.catalog.run(action, check=False)
+        self.catalog.mark_current()
+        return None
+
+    def shot_writer(self, sequence_id: str, path: PureSequencePath) -> SQLShotWriter:
+        """The writer of a sequence's shots, on its own connection."""
+        return SQLShotWriter(self.catalog, sequence_id, path)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.catalog.where!r})"
+
+
+__all__ = ["SQLStorageManager"]
