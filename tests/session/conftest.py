@@ -33,11 +33,12 @@ from shotbook.types import (
     TimeLanes,
     VariableDeclaration,
 )
+from tests.session import test_sql_stores as sql_stores
 
 BACKENDS: dict[str, Callable[[Path], AbstractContextManager[Any]]] = {
     "duckdb": lambda tmp: nullcontext(DuckDBConfig(tmp / "store", compact_every=4)),
-    "sqlite": lambda tmp: pytest.importorskip("tests.session.test_sql_stores").sqlite(tmp),
-    "postgresql": lambda tmp: pytest.importorskip("tests.session.test_sql_stores").postgresql(tmp),
+    "sqlite": lambda tmp: sql_stores.sqlite(tmp),
+    "postgresql": lambda tmp: sql_stores.postgresql(tmp),
 }
 
 
