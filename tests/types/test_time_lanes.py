@@ -78,6 +78,13 @@ def test_camera_lane_pictures() -> None:
         CameraTimeLane(["a", None, "a"])
 
 
+def test_inserting_after_a_picture_adds_an_empty_camera_cell() -> None:
+    lane = CameraTimeLane([None, "atoms"])
+    assert list(lane.inserted_step(2)) == [None, TakePicture("atoms"), None]
+    table = TimeLanes(["a", "b"], ["1 ms", "1 ms"], {"camera": lane})
+    assert list(table.inserted_step(2, "c", "1 ms").lanes["camera"])[-1] is None
+
+
 def test_invalid_spans_and_values() -> None:
     with pytest.raises(TimeLaneError, match="block 1 spans 0"):
         DigitalTimeLane.from_blocks([(True, 0)])

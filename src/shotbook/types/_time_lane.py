@@ -85,6 +85,10 @@ class TimeLane(Generic[T]):
     def _normalise(self, blocks: tuple[tuple[T, int], ...]) -> tuple[tuple[T, int], ...]:
         return blocks
 
+    def _value_for_new_step(self, neighbour: Any) -> Any:
+        """The value of a step inserted at a block boundary next to ``neighbour``."""
+        return neighbour
+
     def _validate(self) -> None:
         if not self._blocks:
             raise TimeLaneError(f"{type(self).__name__} needs at least one step")
@@ -218,7 +222,7 @@ class TimeLane(Generic[T]):
                 return self._replace_blocks(blocks)
         index = next((i for i, (s, _) in enumerate(bounds) if s == step), len(blocks))
         if value is None:
-            value = blocks[index - 1][0] if index > 0 else blocks[0][0]
+            value = self._value_for_new_step(blocks[index - 1][0] if index > 0 else blocks[0][0])
         blocks.insert(index, (self._check_value(value), 1))
         return self._replace_blocks(blocks)
 
@@ -357,6 +361,9 @@ class CameraTimeLane(TimeLane[TakePicture | None]):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise TimeLaneError(f"camera lane: picture name(s) used twice: {', '.join(duplicates)}")
+
+    def _value_for_new_step(self, neighbour: Any) -> Any:
+        return None  # a copied picture would duplicate its name
 
     def pictures(self) -> list[str]:
         """The names of the pictures, in order."""
