@@ -1,0 +1,267 @@
+"""The experiment server: an experiment manager served over ZeroMQ to notebooks.
+
+``shotbook experiment-server my_lab:experiment`` runs :func:`serve_experiment`. Notebooks
+reach it with :class:`~._remote.RemoteExperimentManager`. Calls are request/reply
+(:mod:`shotbook.rpc`); events go out on a second port (PUB), announced by the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import re
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from shotbook.rpc import EventPublisher, RPCServer
+
+from ._errors import ManagerBusyError, ManagerClosedError, SequenceFailedError
+from ._events import ManagerEvent
+
+_log = logging.getLogger("shotbook.control.server")
+
+MAX_WAIT_PER_CALL = 5.0
+"""Longest wait (s) a client's ``wait`` call may ask for in one request."""
+
+
+def _safe_file_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned or "experiment-server"
+
+
+def rotating_log_handler(log_dir: str | os.PathLike[str], name: str) -> logging.Handler:
+    """A rotating file handler writing ``log_dir/<name>.log`` (5 files of 5 MiB)."""
+    folder = Path(log_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        folder / f"{_safe_file_name(name)}.log",
+        maxBytes=5 * 1024 * 1024,
+        backupCount=5,
+        encoding="utf-8",
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    return handler
+
+
+def _bind_options(rpc_config: Any) -> tuple[str, int, dict[str, Any]]:
+    host = getattr(rpc_config, "host", "127.0.0.1")
+    port = getattr(rpc_config, "port", 0)
+    security: dict[str, Any] = {}
+    server_keys = getattr(rpc_config, "server_keys", None)
+    client_keys = getattr(rpc_config, "client_keys", None)
+    if callable(server_keys) and callable(client_keys):
+        security = {
+            "curve_secret_key": server_keys().secret,
+            "authorized_client_keys": client_keys(),
+        }
+    return host, port, security
+
+
+class ExperimentServer:
+    """Serve an experiment manager (usually a LocalExperimentManager) over shotbook.rpc.
+
+    Args:
+        manager: the manager that runs the sequences.
+        rpc_config: where to listen: ``InsecureRPCConfiguration(host, port)`` or
+            ``SecureRPCConfiguration(...)`` (CurveZMQ; the events port is secured alike).
+        name: the server's name, used for its log file ``log_dir/<name>.log``.
+        events_port: the events (PUB) port; 0 picks a free one (clients ask the server).
+        log_dir: folder of the rotating log file; ``None`` logs nowhere but the handlers
+            already set.
+
+    Example::
+
+        server = ExperimentServer(manager, InsecureRPCConfiguration("0.0.0.0", 5570))
+        server.serve_forever()        # or server.start() ... server.close()
+    """
+
+    def __init__(
+        self,
+        manager: Any,
+        rpc_config: Any,
+        *,
+        name: str = "experiment-server",
+        events_port: int = 0,
+        log_dir: str | os.PathLike[str] | None = "logs",
+        workers: int = 8,
+    ) -> None:
+        self.manager = manager
+        self.name = name
+        self._handler: logging.Handler | None = None
+        if log_dir is not None:
+            self._handler = rotating_log_handler(log_dir, name)
+            root = logging.getLogger("shotbook")
+            root.addHandler(self._handler)
+            if root.getEffectiveLevel() > logging.INFO:
+                root.setLevel(logging.INFO)
+        host, port, security = _bind_options(rpc_config)
+        self._rpc = RPCServer(host, port, workers=workers, **security)
+        try:
+            self._events = EventPublisher(host, events_port, **security)
+        except BaseException:
+            self._rpc.close()
+            raise
+        self._subscription = manager.subscribe(self._publish)
+        for method, function in (
+            ("start_sequence", self._start_sequence),
+            ("interrupt", self._interrupt),
+            ("is_running", self._is_running),
+            ("current", self._current),
+            ("wait", self._wait),
+            ("last_run", self._last_run),
+            ("events_port", self._events_port),
+            ("probe_events", self._probe_events),
+        ):
+            self._rpc.register(f"manager.{method}", function)
+        self._closed = False
+        _log.info(
+            "experiment server %r listening on %s (events on port %d)",
+            name, self._rpc.address, self._events.port,
+        )  # fmt: skip
+
+    @property
+    def port(self) -> int:
+        """The RPC port."""
+        return self._rpc.port
+
+    @property
+    def address(self) -> str:
+        """The RPC address clients connect to."""
+        return self._rpc.address
+
+    @property
+    def events_address(self) -> str:
+        """The events (PUB) address."""
+        return self._events.address
+
+    # ------------------------------------------------------------------ handlers
+
+    def _publish(self, event: ManagerEvent) -> None:
+        try:
+            self._events.publish(event.topic, event.to_dict())
+        except Exception as error:  # closing, or an unencodable value
+            _log.warning("could not publish %s: %s", event.topic, error)
+
+    def _start_sequence(self, path: str) -> dict[str, Any]:
+        try:
+            self.manager.start_sequence(path)
+        except SequenceFailedError as error:
+            _log.warning("%s", error)
+            return {"failed": error.to_dict()}
+        except ManagerBusyError as error:
+            return {"busy": error.to_dict()}
+        except ManagerClosedError as error:
+            return {"closed": str(error)}
+        _log.info("started %s", path)
+        return {"ok": True}
+
+    def _interrupt(self) -> bool:
+        interrupted: bool = self.manager.interrupt()
+        if interrupted:
+            _log.info("interrupt requested")
+        return interrupted
+
+    def _is_running(self) -> bool:
+        return bool(self.manager.is_running())
+
+    def _current(self) -> dict[str, Any] | None:
+        progress = self.manager.current()
+        return None if progress is None else progress.to_dict()
+
+    def _wait(self, timeout: float) -> bool:
+        return bool(self.manager.wait(max(0.0, min(float(timeout), MAX_WAIT_PER_CALL))))
+
+    def _last_run(self) -> dict[str, Any] | None:
+        summary = self.manager.last_run()
+        return None if summary is None else summary.to_dict()
+
+    def _events_port(self) -> int:
+        return self._events.port
+
+    def _probe_events(self, token: str) -> None:
+        self._events.publish("probe", {"kind": "probe", "token": str(token)})
+
+    # ------------------------------------------------------------------ life
+
+    def start(self) -> ExperimentServer:
+        """Serve in a background thread."""
+        self._rpc.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until :meth:`close` is called from another thread."""
+        self._rpc.serve_forever()
+
+    def close(self) -> None:
+        """Stop serving (the manager is not closed: see :func:`serve_experiment`)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._subscription.close()
+        self._rpc.close()
+        self._events.close()
+        _log.info("experiment server %r stopped", self.name)
+        if self._handler is not None:
+            logging.getLogger("shotbook").removeHandler(self._handler)
+            self._handler.close()
+
+    def __enter__(self) -> ExperimentServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def serve_experiment(
+    manager: Any,
+    config: Any,
+    name: str = "experiment-server",
+    *,
+    events_port: int = 0,
+    log_dir: str | os.PathLike[str] | None = "logs",
+    ready: Callable[[ExperimentServer], Any] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve ``manager`` until SIGINT / SIGTERM (or ``stop`` is set); blocking.
+
+    On the way out the manager is closed (a running sequence is interrupted at its next
+    shot boundary and ends INTERRUPTED, its devices are closed; new runs are refused), then
+    the server stops answering. ``ready(server)`` is called once the server listens (e.g.
+    to print its port). Signal handlers are installed only when called from the main thread.
+
+    Example (what ``shotbook experiment-server my_lab:experiment`` does)::
+
+        serve_experiment(manager, InsecureRPCConfiguration("0.0.0.0", 5570), "lab-pc-1")
+    """
+    stop_event = stop if stop is not None else threading.Event()
+    previous: dict[signal.Signals, Any] = {}
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        _log.info("signal %d received: stopping", signum)
+        stop_event.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, on_signal)
+    server = ExperimentServer(manager, config, name=name, events_port=events_port, log_dir=log_dir)
+    try:
+        server.start()
+        if ready is not None:
+            ready(server)
+        while not stop_event.wait(0.2):
+            pass
+    finally:
+        try:
+            manager.close()
+        finally:
+            server.close()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+__all__ = ["ExperimentServer", "rotating_log_handler", "serve_experiment"]

@@ -1,0 +1,123 @@
+"""What a manager tells about its run: progress while running, a summary at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ._errors import SequenceFailedError
+
+
+def _time_out(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _time_in(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """The sequence being run: its path, state and how many shots are stored.
+
+    ``expected_number_of_shots`` is ``None`` when the scan's length is known only while
+    running.
+    """
+
+    path: str
+    state: str
+    number_of_shots: int
+    expected_number_of_shots: int | None
+    started: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the wire."""
+        return {
+            "path": self.path,
+            "state": self.state,
+            "number_of_shots": self.number_of_shots,
+            "expected_number_of_shots": self.expected_number_of_shots,
+            "started": _time_out(self.started),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunProgress:
+        """Rebuild from :meth:`to_dict` data."""
+        started = _time_in(data["started"])
+        assert started is not None
+        return cls(
+            str(data["path"]),
+            str(data["state"]),
+            int(data["number_of_shots"]),
+            data.get("expected_number_of_shots"),
+            started,
+        )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run ended.
+
+    ``state`` is ``"finished"``, ``"interrupted"`` or ``"crashed"`` (or ``"draft"`` when a
+    check refused the sequence before anything changed); ``failure`` describes a crash.
+
+    Example::
+
+        summary = manager.run_sequence("/scans/a")
+        print(summary.state, summary.number_of_shots)
+    """
+
+    path: str
+    state: str
+    number_of_shots: int
+    expected_number_of_shots: int | None
+    started: datetime | None
+    stopped: datetime | None
+    failure: SequenceFailedError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the sequence ran to its end."""
+        return self.state == "finished"
+
+    def raise_for_failure(self) -> None:
+        """Raise the :class:`SequenceFailedError` of a failed run; do nothing otherwise."""
+        if self.failure is not None:
+            raise self.failure
+
+    def __str__(self) -> str:
+        expected = "?" if self.expected_number_of_shots is None else self.expected_number_of_shots
+        return f"{self.path}: {self.state} after {self.number_of_shots} / {expected} shots"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the wire."""
+        return {
+            "path": self.path,
+            "state": self.state,
+            "number_of_shots": self.number_of_shots,
+            "expected_number_of_shots": self.expected_number_of_shots,
+            "started": _time_out(self.started),
+            "stopped": _time_out(self.stopped),
+            "failure": None if self.failure is None else self.failure.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSummary:
+        """Rebuild from :meth:`to_dict` data."""
+        failure = data.get("failure")
+        return cls(
+            str(data["path"]),
+            str(data["state"]),
+            int(data["number_of_shots"]),
+            data.get("expected_number_of_shots"),
+            _time_in(data.get("started")),
+            _time_in(data.get("stopped")),
+            None if failure is None else SequenceFailedError.from_dict(failure),
+        )
+
+
+__all__ = ["RunProgress", "RunSummary"]
