@@ -16,8 +16,7 @@ from typing import IO, Any, Protocol, runtime_checkable
 
 from shotbook.compile import CompilerFactory
 from shotbook.registry import TypeRegistry
-from shotbook.session._interfaces import RunOwner
-from shotbook.session._states import State
+from shotbook.session import RunOwner, State
 from shotbook.types import PureSequencePath, as_path
 
 from ._analysis import AnalysisFunction, ShotAnalyses
