@@ -104,3 +104,60 @@ def test_server_commands_start_and_stop_on_interrupt(
         if process.poll() is None:
             process.kill()
     assert (lab / "logs" / "device_server.log").exists()
+
+
+SERVER_LAB = textwrap.dedent(
+    """
+    from shotbook.cli._demo import build_demo_experiment
+    from shotbook.control import RemoteExperimentManagerConfiguration
+    from pathlib import Path
+
+    experiment = build_demo_experiment(Path("store"))
+    location = RemoteExperimentManagerConfiguration("127.0.0.1", {port})
+    experiment.configure_experiment_manager(location)
+    """
+)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_experiment_server_runs_a_scan_for_a_remote_notebook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shotbook.cli._demo import create_demo_sequence, fit_demo_temperature
+
+    port = _free_port()
+    (tmp_path / "server_lab.py").write_text(SERVER_LAB.format(port=port))
+    monkeypatch.chdir(tmp_path)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shotbook.cli", "experiment-server", "server_lab:experiment"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        _wait_for_line(process, f"listening on tcp://127.0.0.1:{port}")
+        experiment = load_experiment("server_lab:experiment")  # the notebook's side
+        path = create_demo_sequence(experiment, points=3, repetitions=1, seed=1)
+        manager = experiment.connect_to_experiment_manager()
+        summary = manager.run_sequence(path, progress=False)
+        assert summary is not None
+        assert summary.ok
+        assert fit_demo_temperature(experiment, path).temperature > 0
+        manager.close()
+        experiment.close()
+        process.send_signal(subprocess.signal.SIGINT)  # type: ignore[attr-defined]
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert (tmp_path / "logs" / "experiment-server.log").exists()
