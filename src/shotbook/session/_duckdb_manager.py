@@ -137,7 +137,10 @@ class DuckDBStorageManager:
         if create:
             folder.mkdir(parents=True, exist_ok=True)
         return ParquetShotStore(
-            folder, fsync=self.config.fsync, compact_every=self.config.compact_every
+            folder,
+            fsync=self.config.fsync,
+            compact_every=self.config.compact_every,
+            array_compression=self.config.array_compression,
         )
 
     def _shot_not_found_type(self) -> type[Exception]:

@@ -3,7 +3,7 @@
 Layout of the folder (named by the sequence's UUID):
 
 - ``shot-000042.parquet``: one shot, uncompressed, renamed into place when written;
-- ``part-0003.parquet``: compacted shots, zstd-compressed;
+- ``part-0003.parquet``: compacted shots (zstd scalars; arrays lz4 by default);
 - ``manifest.json``: the compacted files, the shots each holds, the column schema and files
   waiting to be deleted; replaced atomically;
 - ``.tmp-*``: files being written (orphans are removed by :meth:`ParquetShotStore.sweep`).
@@ -64,6 +64,7 @@ from ._parquet_read import (
 from ._parquet_writer import (
     ParquetShotWriter,
     ShotExistsError,
+    check_array_compression,
     has_writer,
     register_writer,
     unregister_writer,
@@ -126,9 +127,17 @@ class ParquetShotStore:
     >>> store.read_polars(["shot_index", "camera.picture"])  # doctest: +SKIP
     """
 
-    def __init__(self, folder: Path, *, fsync: bool = False, compact_every: int = 50) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        fsync: bool = False,
+        compact_every: int = 50,
+        array_compression: str = "lz4",
+    ) -> None:
         if compact_every < 1:
             raise ValueError(f"compact_every must be at least 1, not {compact_every}")
+        self._array_compression = check_array_compression(array_compression)
         self._folder = Path(folder).absolute()
         self._fsync = fsync
         self._compact_every = compact_every
@@ -193,6 +202,7 @@ class ParquetShotStore:
                 self._folder,
                 fsync=self._fsync,
                 compact_every=self._compact_every,
+                array_compression=self._array_compression,
                 _on_close=lambda: unregister_writer(self._folder),
             )
         except BaseException:
