@@ -45,7 +45,7 @@ def demo_time_lanes() -> TimeLanes:
 
 def cloud_analysis(pixel_size: float, counts_per_atom: float) -> Any:
     """A per-shot analysis: Gaussian fit of the atoms picture minus the background."""
-    from shotbook.analysis._fits import fit_gaussian_2d
+    from shotbook.analysis import fit_gaussian_2d
 
     def cloud(data: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, float]:
         atoms = np.asarray(data["camera.atoms"], dtype=np.float64)
@@ -96,7 +96,7 @@ def create_demo_sequence(
 
 def fit_demo_temperature(experiment: Experiment, path: PureSequencePath) -> Any:
     """Fit the temperature from the stored shots' cloud widths."""
-    from shotbook.analysis._fits import fit_temperature
+    from shotbook.analysis import fit_temperature
     from shotbook.types import parse_unit
 
     with experiment.storage_session() as session:

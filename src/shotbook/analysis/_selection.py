@@ -1,0 +1,140 @@
+"""Which sequences an analysis reads: paths, folders, ``Sequence`` handles and path patterns.
+
+A pattern matches whole path names: ``*`` any characters within one name, ``?`` one
+character within one name, and ``**`` as a whole name any number of levels (zero included).
+
+>>> matches_pattern("/tof/*", "/tof/scan 1"), matches_pattern("/tof/*", "/tof/a/b")
+(True, False)
+>>> matches_pattern("/tof/**", "/tof/a/b"), matches_pattern("/**/scan?", "/x/y/scan2")
+(True, True)
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypeAlias
+
+from shotbook.session import Sequence, State
+from shotbook.types import PureSequencePath, as_path
+
+if TYPE_CHECKING:
+    from shotbook.session import ExperimentSession
+
+__all__ = [
+    "NoSequenceMatchError",
+    "SequenceSelection",
+    "is_pattern",
+    "matches_pattern",
+    "select_sequences",
+]
+
+SequenceSelection: TypeAlias = (
+    "str | PureSequencePath | Sequence | Iterable[str | PureSequencePath | Sequence]"
+)
+"""What :func:`scan_shots` reads: a path, a folder, a pattern, a ``Sequence``, or a list of them."""
+
+_WILDCARDS = ("*", "?")
+
+
+class NoSequenceMatchError(LookupError):
+    """A path pattern matched no sequence of the store (the message lists what exists)."""
+
+
+def is_pattern(text: str) -> bool:
+    """Whether ``text`` holds a wildcard (``*`` or ``?``)."""
+    return any(wildcard in text for wildcard in _WILDCARDS)
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(pattern: str) -> re.Pattern[str]:
+    text = pattern.replace("\\", "/")
+    if not text.startswith("/"):
+        raise ValueError(
+            f"the path pattern {pattern!r} must start with '/' (for example '/{pattern}')"
+        )
+    names = [name for name in text.strip("/").split("/")]
+    if any(name == "" for name in names) and text != "/":
+        raise ValueError(f"the path pattern {pattern!r} has an empty name between separators")
+    parts = ["^"]
+    for name in names if text != "/" else []:
+        if name == "**":
+            parts.append("(?:/[^/]+)*")
+            continue
+        parts.append("/")
+        for char in name:
+            if char == "*":
+                parts.append("[^/]*")
+            elif char == "?":
+                parts.append("[^/]")
+            else:
+                parts.append(re.escape(char))
+    parts.append("$")
+    return re.compile("".join(parts))
+
+
+def matches_pattern(pattern: str, path: str | PureSequencePath) -> bool:
+    """Whether the sequence path ``path`` matches ``pattern`` (see the module's doc)."""
+    return _compile(pattern).match(str(path)) is not None
+
+
+def _items(what: object) -> builtins.list[object]:
+    if isinstance(what, str | PureSequencePath | Sequence):
+        return [what]
+    if isinstance(what, Iterable):
+        items = list(what)
+        if not items:
+            raise ValueError("no sequence given: the list of sequences is empty")
+        return items
+    raise TypeError(
+        "sequences are given as a path ('/tof/scan'), a pattern ('/tof/*'), a Sequence or a "
+        f"list of them, not {type(what).__name__}"
+    )
+
+
+def select_sequences(
+    session: ExperimentSession, what: SequenceSelection
+) -> builtins.list[PureSequencePath]:
+    """The sequences ``what`` names, in the order given, each once.
+
+    A folder stands for every sequence under it (at any depth); a pattern for every
+    sequence whose path matches it, sorted by path. DRAFT sequences are left out of folders
+    and patterns (they have no shots). Raises :class:`NoSequenceMatchError` when a pattern
+    matches nothing, and the store's ``PathNotFoundError`` for a missing path.
+    """
+    selected: dict[PureSequencePath, None] = {}
+    listing: builtins.list[PureSequencePath] | None = None
+    for item in _items(what):
+        if isinstance(item, Sequence):
+            selected[item.path] = None
+        elif isinstance(item, str) and is_pattern(item):
+            if listing is None:
+                listing = [
+                    stats.path
+                    for stats in session.sequences.all_sequences()
+                    if stats.state is not State.DRAFT
+                ]
+            regex = _compile(item)
+            found = [path for path in listing if regex.match(str(path))]
+            if not found:
+                known = ", ".join(str(path) for path in listing[:20]) or "none"
+                more = f" (and {len(listing) - 20} more)" if len(listing) > 20 else ""
+                raise NoSequenceMatchError(
+                    f"no sequence matches {item!r}; '*' and '?' stay within one name, '**' "
+                    f"spans levels (e.g. '/tof/**'). Sequences with shots: {known}{more}"
+                )
+            selected.update(dict.fromkeys(found))
+        elif isinstance(item, str | PureSequencePath):
+            path = as_path(item)
+            if session.sequences.is_sequence(path):
+                selected[path] = None
+            else:
+                under = session.sequences.list(path)
+                selected.update(
+                    dict.fromkeys(stats.path for stats in under if stats.state is not State.DRAFT)
+                )
+        else:
+            raise TypeError(f"cannot read shots of {item!r}: give a path, a pattern or a Sequence")
+    return list(selected)
