@@ -98,3 +98,21 @@ def test_build_storage_manager_passes_the_serializer(experiment: Experiment) -> 
     assert experiment.build_storage_manager(backend, 3) == "ok"
     assert seen[0][1] == 3
     assert hasattr(seen[0][0], "dumps")
+
+
+def test_sql_and_read_shots_over_a_demo_run(tmp_path: Path) -> None:
+    from shotbook.cli._demo import build_demo_experiment, create_demo_sequence
+
+    experiment = build_demo_experiment(tmp_path / "demo")
+    path = create_demo_sequence(experiment, points=3, repetitions=2, seed=0)
+    experiment.get_local_experiment_manager().run_sequence(path, progress=False)
+    table = experiment.sql(
+        'select "time_of_flight", count(*) as n, avg("analysis.cloud.sigma_x") as sigma '
+        "from shots group by 1 order by 1"
+    )
+    assert table["n"].to_list() == [2, 2, 2]
+    assert table["sigma"].is_sorted()  # the cloud grows with the time of flight
+    frame = experiment.read_shots("/demo/*", columns=["time_of_flight", "camera.atoms"])
+    assert frame.height == 6
+    assert frame["camera.atoms"].dtype.shape == (512, 512)  # type: ignore[attr-defined]
+    experiment.close()

@@ -315,6 +315,25 @@ class Experiment:
         with self.get_storage_manager().session() as session:
             yield session
 
+    def sql(self, query: str) -> Any:
+        """Run a DuckDB SQL query over every sequence of the store; returns a polars DataFrame.
+
+        Views: ``shots`` (one row per shot, scalar columns), ``sequences`` and
+        ``parameters`` (long format). Quote dotted names:
+
+        >>> experiment.sql('select "time_of_flight", avg("analysis.cloud.sigma_x") '
+        ...                'from shots group by 1 order by 1')             # doctest: +SKIP
+        """
+        from shotbook.analysis import sql
+
+        return sql(self.get_storage_manager(), query)
+
+    def read_shots(self, what: Any, columns: list[str] | None = None) -> Any:
+        """Load shots of sequences (a path, a pattern like ``"/tof/*"``, or a list) into polars."""
+        from shotbook.analysis import read_shots
+
+        return read_shots(self.get_storage_manager(), what, columns)
+
     def upgrade_database(self) -> str | None:
         """Create the store, or migrate it to this shotbook's schema (after copying it aside).
 
