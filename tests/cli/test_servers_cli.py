@@ -99,7 +99,9 @@ def test_server_commands_start_and_stop_on_interrupt(
     try:
         _wait_for_line(process, needle)
         process.send_signal(subprocess.signal.SIGINT)  # type: ignore[attr-defined]
-        assert process.wait(timeout=20) == 0
+        code = process.wait(timeout=20)
+        assert process.stdout is not None
+        assert code == 0, process.stdout.read()
     finally:
         if process.poll() is None:
             process.kill()

@@ -435,8 +435,8 @@ def run_device_server(
         lease_timeout=lease_timeout,
         max_message_size=max_message_size,
     )
-    print(f"device server {name!r} listening on {server.address}", flush=True)
-    try:
+    try:  # the announcement is inside: Ctrl-C right after it must stop cleanly too
+        print(f"device server {name!r} listening on {server.address}", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         server._log.info("device server %r interrupted: stopping", name)
