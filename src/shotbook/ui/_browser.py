@@ -1,0 +1,139 @@
+"""The sequences browser: the folder tree with each sequence's state, progress and run."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+import anywidget
+import traitlets
+
+from shotbook.session._interfaces import SequenceStats
+
+_HERE = pathlib.Path(__file__).parent
+
+ACTIONS = (
+    "select",
+    "new_folder",
+    "new_sequence",
+    "rename",
+    "duplicate",
+    "delete",
+    "reset",
+    "set_notes",
+    "confirm",
+    "cancel",
+    "refresh",
+)
+"""What the browser's front end may ask, in ``command["action"]``."""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="seconds")
+
+
+def sequence_row(stats: SequenceStats) -> dict[str, Any]:
+    """The browser's row for one sequence (plain JSON data)."""
+    duration = None
+    if stats.start_time is not None and stats.stop_time is not None:
+        duration = round((stats.stop_time - stats.start_time).total_seconds(), 3)
+    return {
+        "path": str(stats.path),
+        "kind": "sequence",
+        "state": stats.state.value,
+        "shots": stats.number_of_shots,
+        "expected": stats.expected_number_of_shots,
+        "duration": duration,
+        "started": _iso(stats.start_time),
+        "ran_by": stats.ran_by or (stats.owner.user if stats.owner is not None else None),
+        "host": stats.host,
+        "created": _iso(stats.created),
+    }
+
+
+def folder_row(path: str) -> dict[str, Any]:
+    """The browser's row for one folder."""
+    return {
+        "path": path,
+        "kind": "folder",
+        "state": None,
+        "shots": None,
+        "expected": None,
+        "duration": None,
+        "started": None,
+        "ran_by": None,
+        "host": None,
+        "created": None,
+    }
+
+
+def build_rows(stats: Iterable[SequenceStats], folders: Iterable[str]) -> list[dict[str, Any]]:
+    """Rows for the browser, folders and sequences together, sorted by path."""
+    rows = [sequence_row(s) for s in stats]
+    rows.extend(folder_row(path) for path in folders)
+    rows.sort(key=lambda row: row["path"])
+    return rows
+
+
+class SequenceBrowser(anywidget.AnyWidget):
+    """The folder tree of the store with each sequence's state, shots, duration and runner.
+
+    The front end writes ``command`` (``{"id": n, "action": ..., "path": ...}``, see
+    :data:`ACTIONS`); the owner of the browser (the panel) performs it and answers in
+    ``status`` (``{"id": n, "ok": bool, "message": str}``). Deleting and resetting to draft
+    first put the question in ``confirm``; a ``"confirm"`` command carries it out.
+
+    >>> browser = SequenceBrowser()
+    >>> asked = []
+    >>> browser.on_command(asked.append)
+    >>> browser.command = {"id": 1, "action": "new_folder", "path": "/calibrations"}
+    >>> asked[0]["action"]
+    'new_folder'
+    """
+
+    _esm = _HERE / "_browser.js"
+    _css = _HERE / "_panel.css"
+
+    rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    selected = traitlets.Unicode("").tag(sync=True)
+    notes = traitlets.Unicode("").tag(sync=True)
+    command = traitlets.Dict().tag(sync=True)
+    status = traitlets.Dict().tag(sync=True)
+    confirm = traitlets.Dict().tag(sync=True)
+    running = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._handlers: list[Callable[[dict[str, Any]], None]] = []
+
+    def on_command(self, handler: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``handler(command)`` for each command written by the front end."""
+        self._handlers.append(handler)
+
+    @traitlets.observe("command")
+    def _command_changed(self, change: dict[str, Any]) -> None:
+        command = dict(change["new"] or {})
+        if not command:
+            return
+        action = command.get("action")
+        if action not in ACTIONS:
+            self.status = {
+                "id": command.get("id"),
+                "ok": False,
+                "message": f"unknown action {action!r}; known: {', '.join(ACTIONS)}",
+            }
+            return
+        for handler in self._handlers:
+            handler(command)
+
+    def row(self, path: str) -> dict[str, Any] | None:
+        """The row shown for ``path``, or ``None``."""
+        for row in self.rows:
+            if row["path"] == path:
+                return dict(row)
+        return None
+
+
+__all__ = ["ACTIONS", "SequenceBrowser", "build_rows", "folder_row", "sequence_row"]

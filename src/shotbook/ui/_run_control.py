@@ -1,0 +1,97 @@
+"""Run control: start and interrupt, state and progress, the last error and its traceback."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import anywidget
+import traitlets
+
+_HERE = pathlib.Path(__file__).parent
+
+RUN_ACTIONS = ("start", "interrupt", "traceback")
+"""What the run control's front end may ask, in ``command["action"]``."""
+
+
+def progress_text(shots: int, expected: int | None) -> str:
+    """``"12 / 200 shots"`` (``"12 shots"`` when the total is not known).
+
+    >>> progress_text(8, 8), progress_text(1, None)
+    ('8 / 8 shots', '1 shot')
+    """
+    if expected is None or expected < 0:
+        return f"{shots} shot{'' if shots == 1 else 's'}"
+    return f"{shots} / {expected} shots"
+
+
+class RunControl(anywidget.AnyWidget):
+    """Start / Interrupt buttons, the state and progress of a sequence, its last error.
+
+    ``path`` is the sequence shown (the running one, else the selected one); ``shots`` /
+    ``expected`` (-1: unknown), ``rate`` (shots/s) and ``eta`` (s, -1: unknown) its
+    progress. ``error`` describes the last failure (shot, location, reason); the front end
+    sets ``show_traceback`` to see ``traceback``. Buttons write ``command``
+    (``{"id": n, "action": "start" | "interrupt" | "traceback", "path": ...}``) and the owner
+    answers in ``status``.
+
+    >>> control = RunControl(path="/scans/a", state="running", shots=3, expected=10)
+    >>> control.progress
+    '3 / 10 shots'
+    """
+
+    _esm = _HERE / "_run_control.js"
+    _css = _HERE / "_panel.css"
+
+    path = traitlets.Unicode("").tag(sync=True)
+    state = traitlets.Unicode("").tag(sync=True)
+    running = traitlets.Unicode("").tag(sync=True)
+    shots = traitlets.Int(0).tag(sync=True)
+    expected = traitlets.Int(-1).tag(sync=True)
+    rate = traitlets.Float(0.0).tag(sync=True)
+    eta = traitlets.Float(-1.0).tag(sync=True)
+    error = traitlets.Dict().tag(sync=True)
+    traceback = traitlets.Unicode("").tag(sync=True)
+    show_traceback = traitlets.Bool(False).tag(sync=True)
+    command = traitlets.Dict().tag(sync=True)
+    status = traitlets.Dict().tag(sync=True)
+    can_start = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._handlers: list[Callable[[dict[str, Any]], None]] = []
+
+    @property
+    def progress(self) -> str:
+        """The progress as shown: ``"12 / 200 shots"``."""
+        return progress_text(self.shots, None if self.expected < 0 else self.expected)
+
+    def on_command(self, handler: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``handler(command)`` for each command written by the front end."""
+        self._handlers.append(handler)
+
+    @traitlets.observe("command")
+    def _command_changed(self, change: dict[str, Any]) -> None:
+        command = dict(change["new"] or {})
+        if not command:
+            return
+        if command.get("action") not in RUN_ACTIONS:
+            self.status = {
+                "id": command.get("id"),
+                "ok": False,
+                "message": f"unknown action {command.get('action')!r}; known: "
+                + ", ".join(RUN_ACTIONS),
+            }
+            return
+        for handler in self._handlers:
+            handler(command)
+
+    @traitlets.observe("show_traceback")
+    def _traceback_wanted(self, change: dict[str, Any]) -> None:
+        if change["new"] and not self.traceback:
+            for handler in self._handlers:
+                handler({"id": None, "action": "traceback", "path": self.path})
+
+
+__all__ = ["RUN_ACTIONS", "RunControl", "progress_text"]

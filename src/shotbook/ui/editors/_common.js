@@ -1,0 +1,111 @@
+// Shared by the editors (prepended to each editor's module by Python; no imports, no CDN).
+function h(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "className") node.className = v;
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else if (k === "value") node.value = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+// Commands go as custom messages: unlike trait updates, ipywidgets never merges them, so
+// quick edits in a row all reach the kernel, in order.
+function makeSender(model) {
+  let nextId = Date.now() * 1000;
+  return (command) => {
+    model.send({ kind: "shotbook-command", command: { id: ++nextId, ...command } });
+  };
+}
+
+// A text input that sends its value after a pause in typing and at once on Enter / blur.
+// `key` identifies it across re-renders (focus and typed text survive an update).
+function textInput({ key, value, invalid, placeholder, className, delay, onsend, title }) {
+  const shown = invalid ? invalid.text : value;
+  const input = h("input", {
+    type: "text", className: `sb-input ${className || ""} ${invalid ? "sb-invalid" : ""}`,
+    value: shown ?? "", placeholder, title: invalid ? invalid.message : title,
+    dataset: { key, sent: shown ?? "" },
+  });
+  let timer = null;
+  const send = () => {
+    clearTimeout(timer);
+    timer = null;
+    if (input.value === input.dataset.sent) return;
+    input.dataset.sent = input.value;
+    onsend(input.value);
+  };
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    if (delay !== 0) timer = setTimeout(send, delay ?? 600);
+  });
+  input.addEventListener("change", send);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); send(); }
+    if (event.key === "Escape") { input.value = input.dataset.sent; }
+  });
+  return input;
+}
+
+// Re-render `root` with `build()` keeping the focused input (by data-key), its caret and any
+// text typed but not yet sent.
+function rerender(root, build) {
+  const active = root.contains(document.activeElement) ? document.activeElement : null;
+  const key = active?.dataset?.key;
+  const typed = active && active.value !== active.dataset.sent ? active.value : null;
+  const caret = active && typeof active.selectionStart === "number" ? active.selectionStart : null;
+  const nodes = [build()].flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false);
+  root.replaceChildren(...nodes);
+  if (!key) return;
+  const again = root.querySelector(`[data-key="${CSS.escape(key)}"]`);
+  if (!again) return;
+  if (typed !== null) again.value = typed;
+  again.focus();
+  if (caret !== null && again.setSelectionRange) {
+    try { again.setSelectionRange(caret, caret); } catch (e) { /* not a text input */ }
+  }
+}
+
+function statusLine(model) {
+  const s = model.get("status") || {};
+  return h("div", { className: `sb-status ${s.ok === false ? "sb-error" : ""}` }, s.message || "");
+}
+
+function toolbar(model, send, ...extra) {
+  return h("div", { className: "sb-toolbar" },
+    h("button", { className: "sb-button sb-undo", disabled: !model.get("can_undo"),
+      title: "Undo", onclick: () => send({ action: "undo" }) }, "↶ Undo"),
+    h("button", { className: "sb-button sb-redo", disabled: !model.get("can_redo"),
+      title: "Redo", onclick: () => send({ action: "redo" }) }, "↷ Redo"),
+    h("button", { className: "sb-button sb-reload", title: "Reload from the store",
+      onclick: () => send({ action: "reload" }) }, "⟳"),
+    ...extra,
+    model.get("read_only") ? h("span", { className: "sb-readonly" }, "read-only: " + model.get("read_only_reason")) : null,
+  );
+}
+
+function problemList(problems) {
+  if (!problems || !problems.length) return h("div", { className: "sb-problems sb-ok" }, "✓ no problem found");
+  return h("div", { className: "sb-problems" },
+    h("div", { className: "sb-problems-title" }, `⚠ ${problems.length} problem${problems.length === 1 ? "" : "s"}`),
+    h("ul", {}, problems.map((p) => h("li", {}, p.message))));
+}
+
+function invalidList(invalid) {
+  const entries = Object.values(invalid || {});
+  if (!entries.length) return null;
+  return h("div", { className: "sb-invalid-list" },
+    entries.map((e) => h("pre", { className: "sb-invalid-message" }, `✗ ${e.text}: ${e.message}`)));
+}
+
+function watch(model, names, update) {
+  for (const n of names) model.on(`change:${n}`, update);
+  return () => { for (const n of names) model.off(`change:${n}`, update); };
+}
