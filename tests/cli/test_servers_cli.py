@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from shotbook.cli import main
-from shotbook.cli._loading import ExperimentNotFoundError, load_experiment
+from shotbook.extension import ExperimentNotFoundError, load_experiment
 
 LAB = textwrap.dedent(
     """

@@ -116,3 +116,20 @@ def test_sql_and_read_shots_over_a_demo_run(tmp_path: Path) -> None:
     assert frame.height == 6
     assert frame["camera.atoms"].dtype.shape == (512, 512)  # type: ignore[attr-defined]
     experiment.close()
+
+
+def test_the_experiment_renders_as_the_panel(tmp_path: Path) -> None:
+    from shotbook.cli._demo import build_demo_experiment, create_demo_sequence
+
+    experiment = build_demo_experiment(tmp_path / "demo")
+    path = create_demo_sequence(experiment, points=2, repetitions=1, seed=0)
+    experiment.get_local_experiment_manager().run_sequence(path, progress=False)
+    bundle = experiment._repr_mimebundle_()
+    assert path.name in bundle["text/html"]  # the static table, for saved notebooks
+    view = experiment.panel()
+    assert view is experiment.panel()
+    assert list(view.widget.titles) == ["Sequences", "Edit sequence", "Globals", "Devices"]
+    view.edit(str(path))
+    assert view.editors is not None
+    assert view.editors.lanes.read_only  # a finished sequence is not editable
+    experiment.close()

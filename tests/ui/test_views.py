@@ -196,3 +196,20 @@ def test_commands_reach_their_handler_and_unknown_ones_are_refused() -> None:
     assert [c["action"] for c in asked] == ["start", "traceback"]
     assert progress_text(3, None) == "3 shots"
     assert progress_text(3, 10) == "3 / 10 shots"
+
+
+def test_front_end_commands_arrive_as_messages_none_lost() -> None:
+    from shotbook.ui import RunControl, SequenceBrowser
+
+    for widget, action in ((SequenceBrowser(), "new_folder"), (RunControl(), "start")):
+        seen: list[dict] = []
+        widget.on_command(seen.append)
+        for n in (1, 2):  # back to back, as two fast clicks
+            widget._handle_custom_msg(
+                {"type": "command", "command": {"id": n, "action": action, "path": f"/p{n}"}}, []
+            )
+        widget._handle_custom_msg({"type": "something else"}, [])
+        assert [c["id"] for c in seen] == [1, 2]
+        widget._handle_custom_msg({"type": "command", "command": {"id": 3, "action": "nope"}}, [])
+        assert widget.status["ok"] is False
+        assert "unknown action 'nope'" in widget.status["message"]

@@ -43,8 +43,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _device_server(args: argparse.Namespace) -> int:
     from shotbook.device.remote import InsecureRPCConfiguration
-
-    from ._loading import load_experiment
+    from shotbook.extension import load_experiment
 
     experiment = load_experiment(args.experiment)
     config = experiment.device_servers.get(args.name)
@@ -55,7 +54,7 @@ def _device_server(args: argparse.Namespace) -> int:
 
 
 def _experiment_server(args: argparse.Namespace) -> int:
-    from ._loading import load_experiment
+    from shotbook.extension import load_experiment
 
     load_experiment(args.experiment).launch_experiment_server(name=args.name)
     return 0
@@ -71,9 +70,8 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    from shotbook.extension import load_experiment
     from shotbook.session import DuckDBConfig
-
-    from ._loading import load_experiment
 
     if args.experiment:
         experiment = load_experiment(args.experiment)
@@ -88,10 +86,9 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _copy(args: argparse.Namespace) -> int:
-    from shotbook.extension import Experiment
+    from shotbook.extension import Experiment, load_experiment
     from shotbook.session import copy_store
 
-    from ._loading import load_experiment
     from ._stores import store_config
 
     experiment = load_experiment(args.experiment) if args.experiment else None

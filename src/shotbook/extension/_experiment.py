@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from shotbook.registry import (
@@ -21,6 +25,34 @@ if TYPE_CHECKING:
     from shotbook.session._interfaces import ExperimentSession, StorageManager
 
 logger = logging.getLogger(__name__)
+
+PANEL_SERVER_ENVIRONMENT = "SHOTBOOK_PANEL_SERVER"
+"""Set in the panel page's kernel, so that a lab script importing itself does not relaunch."""
+
+
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    from IPython import get_ipython
+
+    ip = get_ipython()
+    return ip is not None and getattr(ip, "kernel", None) is not None
+
+
+def _reference_of(experiment: Any) -> str:
+    """``module:variable`` of the global holding ``experiment`` in ``__main__``."""
+    main = sys.modules["__main__"]
+    for name, value in vars(main).items():
+        if value is experiment and not name.startswith("_"):
+            module = Path(getattr(main, "__file__", "") or "").stem
+            if module:
+                return f"{module}:{name}"
+    raise ExperimentConfigurationError(
+        "launch_condetrol outside a notebook needs to know how to load this experiment: "
+        "call it from the script that defines it as a global, or pass reference='module:variable'"
+    )
+
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -58,6 +90,7 @@ class Experiment:
         self._manager_location: Any | None = None
         self._local_manager: Any | None = None
         self._shot_analyses: dict[str, ShotAnalysis] = {}
+        self._view: Any | None = None
 
     # --- configuration ------------------------------------------------------------------------
     def setup_default_extensions(self) -> None:
@@ -264,6 +297,58 @@ class Experiment:
         """Like :meth:`launch_device_server`, with this experiment's device extensions."""
         Experiment.launch_device_server(config, name, experiment=self)
 
+    # --- the panel ----------------------------------------------------------------------------
+    def panel(self) -> Any:
+        """The in-notebook Condetrol (created once): browse, edit, launch and watch sequences."""
+        if self._view is None:
+            from shotbook.ui import ExperimentView
+
+            self._view = ExperimentView(self)
+        return self._view
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle: dict[str, Any] = self.panel()._repr_mimebundle_(**kwargs)
+        return bundle
+
+    def launch_condetrol(
+        self, reference: str | None = None, *, mode: str = "lab", port: int | None = None
+    ) -> Any:
+        """Show the panel: in a notebook, below the cell; elsewhere, in a local JupyterLab
+        (or Voila, ``mode="voila"``) page on 127.0.0.1 whose address is printed, until Ctrl-C.
+
+        Outside a notebook the page's kernel must rebuild this experiment: ``reference`` is
+        ``"module:variable"`` (found by itself when this is called from a script that holds
+        the experiment in a global variable).
+        """
+        if os.environ.get(PANEL_SERVER_ENVIRONMENT):
+            return None  # we are the page's kernel importing the lab's script
+        if _in_notebook():
+            from IPython.display import display
+
+            display(self)
+            return None
+        from shotbook.ui import launch_panel_server
+
+        reference = reference or _reference_of(self)
+        folder = Path(sys.modules["__main__"].__file__ or ".").resolve().parent
+        code = (
+            "import sys\n"
+            f"sys.path.insert(0, {str(folder)!r})\n"
+            "from shotbook.extension import load_experiment\n"
+            f"experiment = load_experiment({reference!r})\n"
+            "experiment"
+        )
+        os.environ[PANEL_SERVER_ENVIRONMENT] = "1"
+        server = launch_panel_server(code, mode=mode, port=port)
+        try:
+            while server.is_alive():
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+        return None
+
     # --- storage ------------------------------------------------------------------------------
     def _storage_configuration(self) -> Any:
         if self._storage_config is None:
@@ -346,6 +431,9 @@ class Experiment:
 
     def close(self) -> None:
         """Release the storage manager and stop a local experiment manager."""
+        if self._view is not None:
+            self._view.close()
+            self._view = None
         if self._local_manager is not None:
             self._local_manager.close()
             self._local_manager = None

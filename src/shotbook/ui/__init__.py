@@ -21,6 +21,7 @@ Example::
 
 from ._browser import ACTIONS, SequenceBrowser
 from ._colormaps import COLORMAPS, colormap_table
+from ._experiment_view import ExperimentView
 from ._image_view import LiveImage, image_payload
 from ._panel import ExperimentPanel
 from ._png import encode_png
@@ -33,6 +34,7 @@ __all__ = [
     "COLORMAPS",
     "RUN_ACTIONS",
     "ExperimentPanel",
+    "ExperimentView",
     "LiveImage",
     "PanelServer",
     "RunControl",

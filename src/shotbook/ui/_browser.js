@@ -64,8 +64,7 @@ function render({ model, el }) {
   el.classList.add("shotbook-browser");
   let nextId = Date.now() * 1000;
   const send = (action, extra = {}) => {
-    model.set("command", { id: ++nextId, action, ...extra });
-    model.save_changes();
+    model.send({ type: "command", command: { id: ++nextId, action, ...extra } });
   };
   const collapsed = new Set();
   let sortKey = "name", sortDir = 1;

@@ -10,7 +10,9 @@ from typing import Any
 import anywidget
 import traitlets
 
-from shotbook.session._interfaces import SequenceStats
+from shotbook.session import SequenceStats
+
+from ._commands import command_of_message, dispatch_command
 
 _HERE = pathlib.Path(__file__).parent
 
@@ -107,6 +109,7 @@ class SequenceBrowser(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._handlers: list[Callable[[dict[str, Any]], None]] = []
+        self.on_msg(self._custom_message)
 
     def on_command(self, handler: Callable[[dict[str, Any]], None]) -> None:
         """Call ``handler(command)`` for each command written by the front end."""
@@ -114,19 +117,12 @@ class SequenceBrowser(anywidget.AnyWidget):
 
     @traitlets.observe("command")
     def _command_changed(self, change: dict[str, Any]) -> None:
-        command = dict(change["new"] or {})
-        if not command:
-            return
-        action = command.get("action")
-        if action not in ACTIONS:
-            self.status = {
-                "id": command.get("id"),
-                "ok": False,
-                "message": f"unknown action {action!r}; known: {', '.join(ACTIONS)}",
-            }
-            return
-        for handler in self._handlers:
-            handler(command)
+        dispatch_command(self, dict(change["new"] or {}), ACTIONS, self._handlers)
+
+    def _custom_message(self, _: Any, content: Any, buffers: Any) -> None:
+        command = command_of_message(content)
+        if command is not None:
+            dispatch_command(self, command, ACTIONS, self._handlers)
 
     def row(self, path: str) -> dict[str, Any] | None:
         """The row shown for ``path``, or ``None``."""

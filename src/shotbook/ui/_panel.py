@@ -23,8 +23,7 @@ from typing import Any
 import ipywidgets
 import numpy as np
 
-from shotbook.session._interfaces import SequenceStats, StorageManager
-from shotbook.session._states import State
+from shotbook.session import SequenceStats, State, StorageManager
 from shotbook.types import StepsConfiguration, TimeLanes
 from shotbook.types._paths import PureSequencePath
 

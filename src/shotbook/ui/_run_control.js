@@ -14,8 +14,7 @@ function render({ model, el }) {
   el.classList.add("shotbook-run");
   let nextId = Date.now() * 1000;
   const send = (action) => {
-    model.set("command", { id: ++nextId, action, path: model.get("path") });
-    model.save_changes();
+    model.send({ type: "command", command: { id: ++nextId, action, path: model.get("path") } });
   };
   const top = document.createElement("div");
   top.className = "shotbook-run-top";

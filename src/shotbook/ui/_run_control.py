@@ -9,6 +9,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ._commands import command_of_message, dispatch_command
+
 _HERE = pathlib.Path(__file__).parent
 
 RUN_ACTIONS = ("start", "interrupt", "traceback")
@@ -61,6 +63,7 @@ class RunControl(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._handlers: list[Callable[[dict[str, Any]], None]] = []
+        self.on_msg(self._custom_message)
 
     @property
     def progress(self) -> str:
@@ -73,19 +76,12 @@ class RunControl(anywidget.AnyWidget):
 
     @traitlets.observe("command")
     def _command_changed(self, change: dict[str, Any]) -> None:
-        command = dict(change["new"] or {})
-        if not command:
-            return
-        if command.get("action") not in RUN_ACTIONS:
-            self.status = {
-                "id": command.get("id"),
-                "ok": False,
-                "message": f"unknown action {command.get('action')!r}; known: "
-                + ", ".join(RUN_ACTIONS),
-            }
-            return
-        for handler in self._handlers:
-            handler(command)
+        dispatch_command(self, dict(change["new"] or {}), RUN_ACTIONS, self._handlers)
+
+    def _custom_message(self, _: Any, content: Any, buffers: Any) -> None:
+        command = command_of_message(content)
+        if command is not None:
+            dispatch_command(self, command, RUN_ACTIONS, self._handlers)
 
     @traitlets.observe("show_traceback")
     def _traceback_wanted(self, change: dict[str, Any]) -> None:

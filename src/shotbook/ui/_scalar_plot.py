@@ -11,7 +11,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from shotbook.analysis._stats import mean_sem_by
+from shotbook.analysis import mean_sem_by
 
 from ._throttle import LatestOnly
 

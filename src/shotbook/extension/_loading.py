@@ -6,7 +6,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from shotbook.extension import Experiment
+from ._experiment import Experiment
 
 
 class ExperimentNotFoundError(RuntimeError):
