@@ -86,6 +86,11 @@ def timed(action: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
+def timed_read(action: Callable[[], Any], repeats: int = 3) -> float:
+    """Median of ``repeats`` calls: loads are compared warm, store and baseline alike."""
+    return statistics.median(timed(action) for _ in range(repeats))
+
+
 def one_run(root: Path, shots: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, float]:
     now = datetime.now(UTC)
     out: dict[str, float] = {}
@@ -105,9 +110,9 @@ def one_run(root: Path, shots: list[tuple[dict[str, Any], dict[str, Any]]]) -> d
         )
     out["plain write ms/shot"] = statistics.median(times) * 1e3
     files = sorted(plain.iterdir())
-    out["plain read all per-shot ms"] = timed(lambda: pl.read_parquet(files)) * 1e3
+    out["plain read all per-shot ms"] = timed_read(lambda: pl.read_parquet(files)) * 1e3
     out["plain read scalars per-shot ms"] = (
-        timed(lambda: pl.read_parquet(files, columns=scalars_only)) * 1e3
+        timed_read(lambda: pl.read_parquet(files, columns=scalars_only)) * 1e3
     )
     out["plain bytes per-shot MB"] = sum(f.stat().st_size for f in files) / 1e6
     whole = root / "plain.parquet"
@@ -124,9 +129,9 @@ def one_run(root: Path, shots: list[tuple[dict[str, Any], dict[str, Any]]]) -> d
         )
         * 1e3
     )
-    out["plain read all compacted ms"] = timed(lambda: pl.read_parquet(whole)) * 1e3
+    out["plain read all compacted ms"] = timed_read(lambda: pl.read_parquet(whole)) * 1e3
     out["plain read scalars compacted ms"] = (
-        timed(lambda: pl.read_parquet(whole, columns=scalars_only)) * 1e3
+        timed_read(lambda: pl.read_parquet(whole, columns=scalars_only)) * 1e3
     )
     out["plain bytes compacted MB"] = whole.stat().st_size / 1e6
 
@@ -144,13 +149,17 @@ def one_run(root: Path, shots: list[tuple[dict[str, Any], dict[str, Any]]]) -> d
             )
         out["store write ms/shot"] = statistics.median(times) * 1e3
         out["store write ms/shot (p95)"] = float(np.percentile(times, 95)) * 1e3
-        out["store read all per-shot ms"] = timed(store.read_polars) * 1e3
-        out["store read scalars per-shot ms"] = timed(lambda: store.read_polars(scalars_only)) * 1e3
+        out["store read all per-shot ms"] = timed_read(store.read_polars) * 1e3
+        out["store read scalars per-shot ms"] = (
+            timed_read(lambda: store.read_polars(scalars_only)) * 1e3
+        )
         out["store bytes per-shot MB"] = store.bytes_on_disk() / 1e6
         out["store compaction ms"] = timed(writer.compact) * 1e3
     out["store bytes compacted MB"] = store.bytes_on_disk() / 1e6
-    out["store read all compacted ms"] = timed(store.read_polars) * 1e3
-    out["store read scalars compacted ms"] = timed(lambda: store.read_polars(scalars_only)) * 1e3
+    out["store read all compacted ms"] = timed_read(store.read_polars) * 1e3
+    out["store read scalars compacted ms"] = (
+        timed_read(lambda: store.read_polars(scalars_only)) * 1e3
+    )
     frame = store.read_polars(["camera.picture"])
     assert frame.schema["camera.picture"] == pl.Array(pl.UInt16, (512, 512))
 
@@ -169,8 +178,10 @@ def one_run(root: Path, shots: list[tuple[dict[str, Any], dict[str, Any]]]) -> d
         out["store+bg write ms/shot"] = statistics.median(times) * 1e3
         out["store+bg write ms/shot (p95)"] = float(np.percentile(times, 95)) * 1e3
         out["store+bg close ms"] = timed(writer.close) * 1e3
-    out["store+bg read all (4 parts) ms"] = timed(store.read_polars) * 1e3
-    out["store+bg read scalars (4 parts) ms"] = timed(lambda: store.read_polars(scalars_only)) * 1e3
+    out["store+bg read all (4 parts) ms"] = timed_read(store.read_polars) * 1e3
+    out["store+bg read scalars (4 parts) ms"] = (
+        timed_read(lambda: store.read_polars(scalars_only)) * 1e3
+    )
     return out
 
 
@@ -218,15 +229,15 @@ def main() -> None:
     lines = [
         "# Parquet shot store (shotbook.session) — benchmark",
         "",
-        "Date: 2026-11-25. Machine: the 2-core build VM. Command:",
-        "`cd /work/main && PYTHONPATH=src .venv/bin/python bench/bench_storage.py"
-        f" --runs {args.runs}`",
+        f"Date: {datetime.now(UTC).date()}. Machine: the 2-core build VM. Command:",
+        f"`python bench/bench_storage.py --runs {args.runs}`",
         "",
         f"Workload: {SHOTS} shots, 512×512 uint16 image (cloud + shot noise), 3 scalars,"
         " 7 parameters. Median of "
         f"{args.runs} runs; baseline = plain pyarrow.parquet of the same rows in the same run"
-        " (one file per shot written directly without temp name/rename/checks; one zstd file"
-        " read with pl.read_parquet, images left as Binary).",
+        " (one file per shot written directly without temp name/rename/checks; one file with"
+        " the store's codecs read with pl.read_parquet, images left as Binary). Each load is"
+        " the median of 3 warm calls within a run, for the store and the baseline alike.",
         "",
         "| measure | store | baseline | ratio | budget |",
         "|---|---:|---:|---:|---|",

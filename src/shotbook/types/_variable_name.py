@@ -6,40 +6,10 @@ import keyword
 import re
 from typing import Self
 
+from ._expression_parser import RESERVED_NAMES
+
 _PART = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
-RESERVED_NAMES = frozenset(
-    {
-        "t",
-        "pi",
-        "e",
-        "Enabled",
-        "Disabled",
-        "and",
-        "or",
-        "not",
-        "sin",
-        "cos",
-        "tan",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "sinh",
-        "cosh",
-        "tanh",
-        "exp",
-        "log",
-        "log10",
-        "sqrt",
-        "abs",
-        "floor",
-        "ceil",
-        "min",
-        "max",
-        "square_wave",
-    }
-)
-"""Names that mean something in expressions and cannot name a parameter."""
 
 MAX_NAME_LENGTH = 200
 
