@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -119,6 +120,12 @@ def launch_panel_server(
     """
     if mode not in ("voila", "lab"):
         raise ValueError(f"mode is 'voila' or 'lab', got {mode!r}")
+    package = "voila" if mode == "voila" else "jupyterlab"
+    if importlib.util.find_spec(package) is None:
+        raise ModuleNotFoundError(
+            f"the panel's {mode} page needs the {package} package: "
+            "pip install 'shotbook[lab]' (or pip install " + package + ")"
+        )
     folder = Path(directory) if directory is not None else Path(tempfile.mkdtemp("-shotbook"))
     folder.mkdir(parents=True, exist_ok=True)
     if isinstance(notebook_code, Path) or str(notebook_code).endswith(".ipynb"):
