@@ -40,4 +40,9 @@ def test_copy_a_demo_store_to_sqlite(tmp_path: Path, capsys: pytest.CaptureFixtu
         frame = session.sequences.read(path)
     assert frame.height == 3
     assert frame["camera.atoms"].dtype.inner is not None  # images kept as arrays
+    # analysis works on the SQLite store too: SQL over all shots, and loading by pattern
+    table = experiment.sql('select count(*) as n, max("time_of_flight") as tof from shots')
+    assert table.row(0) == (3, 14.0)
+    loaded = experiment.read_shots("/demo/*", columns=["time_of_flight", "camera.atoms"])
+    assert loaded["camera.atoms"].dtype.shape == (512, 512)  # type: ignore[attr-defined]
     experiment.close()

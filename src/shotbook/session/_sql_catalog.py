@@ -257,6 +257,9 @@ class SQLCatalog(ABC):
         only inserts shots) instead of the thread's. ``check=False`` skips the schema
         version check (for :meth:`upgrade`).
         """
+        held = getattr(self._local, "held", None)
+        if held is not None and connection is None:
+            return action(held)  # inside hold(): part of the enclosing transaction
         mode = "append" if append else "write" if write else "read"
         attempt = 0
         start = time.monotonic()
@@ -307,6 +310,7 @@ class SQLCatalog(ABC):
             if self.is_lock_timeout(error):
                 raise self.locked_error(time.monotonic() - start) from error
             raise
+        self._local.held = transaction
         try:
             yield transaction
             self._commit(connection)
@@ -319,6 +323,8 @@ class SQLCatalog(ABC):
                     "change of the block was rolled back: run the block again",
                 ) from error
             raise
+        finally:
+            self._local.held = None
         transaction.run_after_commit()
 
     def locked_error(self, waited: float) -> StoreLockedError:
