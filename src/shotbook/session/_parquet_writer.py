@@ -138,6 +138,9 @@ class ParquetShotWriter:
         self._columns: dict[str, ColumnInfo] = {c.name: c for c in self._manifest.columns}
         self._fields: dict[ColumnInfo, pa.Field] = {}
         self._pending: dict[int, str] = {}
+        # the tables of the pending shots this writer wrote: compaction uses them instead of
+        # reading the files back (shots adopted from an earlier writer are read)
+        self._written: dict[int, pa.Table] = {}
         self._indices: set[int] = set(self._manifest.covered)
         self._adopt_per_shot_files()
         self._closed = False
@@ -229,6 +232,7 @@ class ParquetShotWriter:
         with self._state_lock:
             self._indices.add(index)
             self._pending[index] = shot_file_name(index)
+            self._written[index] = table
             due = len(self._pending) >= self._compact_every
         if due:
             self._start_background()
@@ -316,10 +320,16 @@ class ParquetShotWriter:
         with self._state_lock:
             batch = dict(self._pending)
             columns = list(self._columns.values())
+            written = {index: self._written[index] for index in batch if index in self._written}
         if not batch:
             return
         fields = fixed_fields() + [self._field(info) for info in columns]
-        tables = [read_file(self._folder / batch[index], fields=fields) for index in sorted(batch)]
+        tables = [
+            conform(written[index], fields)
+            if index in written
+            else read_file(self._folder / batch[index], fields=fields)
+            for index in sorted(batch)
+        ]
         table = conform(pa.concat_tables(tables), fields)
         name = part_file_name(self._next_part_number())
         self._write_file(table, self._folder / name, compressed=True)
@@ -328,6 +338,7 @@ class ParquetShotWriter:
             self._save_manifest(manifest.with_columns(self._columns.values()))
             for index in batch:
                 del self._pending[index]
+                self._written.pop(index, None)
         kept = [name for name in batch.values() if not remove_quietly(self._folder / name)]
         if kept:  # Windows: a reader holds them; delete later
             with self._state_lock:
