@@ -14,7 +14,7 @@ other backend goes through ``sequences.scan(path)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -53,34 +53,18 @@ def parquet_part(
 
 
 def _scan(folder: Path, schema: Mapping[str, Any]) -> pl.LazyFrame:
-    from polars.io.plugins import register_io_source
+    from shotbook.session._parquet_columns import array_columns, lazy_shots, shots_frame_schema
 
-    from shotbook.session._parquet_columns import polars_dtype
-
-    fixed: dict[str, pl.DataType] = {
-        _SHOT_INDEX: pl.Int64(),
-        **{name: pl.Datetime("us", "UTC") for name in _TIMES},
-    }
-    raw = dict(fixed)
-    decoded = dict(fixed)
-    for name, info in schema.items():
-        raw[name] = polars_dtype(info, decode_arrays=False)
-        decoded[name] = polars_dtype(info, decode_arrays=True)
-    arrays = {name for name, info in schema.items() if info.kind == "array"}
-
-    def source(
-        with_columns: list[str] | None,
-        predicate: pl.Expr | None,
-        n_rows: int | None,
-        batch_size: int | None,
-    ) -> Iterator[pl.DataFrame]:
-        wanted = list(with_columns) if with_columns is not None else list(decoded)
-        frame = _collect(folder, schema, raw, decoded, arrays, wanted, predicate)
-        yield frame.head(n_rows) if n_rows is not None else frame
-
-    return register_io_source(
-        source, schema=decoded, explain_name="shotbook-parquet-polars", explain_detail=str(folder)
+    raw = shots_frame_schema(schema, decode_arrays=False)
+    decoded = shots_frame_schema(schema, decode_arrays=True)
+    arrays = array_columns(schema)
+    frame: pl.LazyFrame = lazy_shots(
+        decoded,
+        lambda wanted, predicate: _collect(folder, schema, raw, decoded, arrays, wanted, predicate),
+        name="shotbook-parquet-polars",
+        detail=str(folder),
     )
+    return frame
 
 
 def _collect(

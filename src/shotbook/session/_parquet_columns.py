@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
@@ -388,6 +388,49 @@ def polars_dtype(info: ColumnInfo, *, decode_arrays: bool = True) -> Any:
         assert isinstance(inner, pl.Series)
         return pl.Array(inner.dtype, info.shape)
     return {"<f8": pl.Float64, "<i8": pl.Int64, "|b1": pl.Boolean}[info.dtype]
+
+
+def shots_frame_schema(schema: Mapping[str, ColumnInfo], *, decode_arrays: bool) -> dict[str, Any]:
+    """The polars schema of a sequence's shots: the fixed columns, then ``schema``'s."""
+    import polars as pl
+
+    frame: dict[str, Any] = {
+        SHOT_INDEX: pl.Int64(),
+        START_TIME: pl.Datetime("us", "UTC"),
+        END_TIME: pl.Datetime("us", "UTC"),
+    }
+    for name, info in schema.items():
+        frame[name] = polars_dtype(info, decode_arrays=decode_arrays)
+    return frame
+
+
+def array_columns(schema: Mapping[str, ColumnInfo]) -> set[str]:
+    """The names of the array columns of ``schema``."""
+    return {name for name, info in schema.items() if info.kind == "array"}
+
+
+def lazy_shots(
+    frame_schema: dict[str, Any],
+    collect: Callable[[list[str], Any], Any],
+    *,
+    name: str,
+    detail: str,
+) -> Any:
+    """A polars LazyFrame whose every ``collect()`` calls ``collect(columns, predicate)``.
+
+    ``columns`` are the projected columns (all of ``frame_schema`` when none is chosen) and
+    ``predicate`` the pushed-down filter (or ``None``); ``collect`` returns a DataFrame.
+    """
+    from polars.io.plugins import register_io_source
+
+    def source(
+        with_columns: list[str] | None, predicate: Any, n_rows: int | None, batch_size: int | None
+    ) -> Iterator[Any]:
+        wanted = list(with_columns) if with_columns is not None else list(frame_schema)
+        frame = collect(wanted, predicate)
+        yield frame.head(n_rows) if n_rows is not None else frame
+
+    return register_io_source(source, schema=frame_schema, explain_name=name, explain_detail=detail)
 
 
 def decode_array_columns(df: pl.DataFrame, schema: Mapping[str, ColumnInfo]) -> pl.DataFrame:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,13 +33,15 @@ from ._parquet_columns import (
     ColumnInfo,
     DisplayUnit,
     ShotSchemaError,
+    array_columns,
     arrow_field,
     decode_array_columns,
     decode_arrow_array_column,
     fixed_fields,
     from_microseconds,
+    lazy_shots,
     numpy_values,
-    polars_dtype,
+    shots_frame_schema,
 )
 from ._parquet_manifest import (
     MANIFEST_NAME,
@@ -323,36 +325,13 @@ class ParquetShotStore:
         matching shots. The schema is the one known when ``scan_polars`` is called: columns
         that appear later are not in the frame.
         """
-        import polars as pl
-        from polars.io.plugins import register_io_source
-
         schema = self.schema()
-        frame_schema: dict[str, Any] = {
-            SHOT_INDEX: pl.Int64,
-            START_TIME: pl.Datetime("us", "UTC"),
-            END_TIME: pl.Datetime("us", "UTC"),
-        }
-        for name, info in schema.items():
-            frame_schema[name] = polars_dtype(info, decode_arrays=decode_arrays)
-        arrays = {name for name, info in schema.items() if info.kind == "array"}
-
-        def source(
-            with_columns: list[str] | None,
-            predicate: pl.Expr | None,
-            n_rows: int | None,
-            batch_size: int | None,
-        ) -> Iterator[pl.DataFrame]:
-            wanted = list(with_columns) if with_columns is not None else list(frame_schema)
-            frame = self._scan_collect(wanted, predicate, arrays, decode_arrays)
-            if n_rows is not None:
-                frame = frame.head(n_rows)
-            yield frame
-
-        return register_io_source(
-            source,
-            schema=frame_schema,
-            explain_name="shotbook-parquet-shots",
-            explain_detail=str(self._folder),
+        arrays = array_columns(schema)
+        return lazy_shots(
+            shots_frame_schema(schema, decode_arrays=decode_arrays),
+            lambda wanted, predicate: self._scan_collect(wanted, predicate, arrays, decode_arrays),
+            name="shotbook-parquet-shots",
+            detail=str(self._folder),
         )
 
     def _scan_collect(

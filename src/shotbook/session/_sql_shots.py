@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -36,14 +36,16 @@ from ._parquet_columns import (
     TIMESTAMP_TYPE,
     ColumnInfo,
     DisplayUnit,
+    array_columns,
     arrow_field,
     decode_arrow_array_column,
     encode_data,
     encode_parameter,
     fixed_fields,
     from_microseconds,
+    lazy_shots,
     numpy_values,
-    polars_dtype,
+    shots_frame_schema,
     to_microseconds,
 )
 from ._parquet_shots import ShotRecord
@@ -356,36 +358,15 @@ class SQLShotReader:
         arrays, those are read first and the arrays only for the matching shots. The schema
         is the one known when ``scan`` is called.
         """
-        import polars as pl
-        from polars.io.plugins import register_io_source
-
         schema = self.columns(sequence_id)
-        frame_schema: dict[str, Any] = {
-            SHOT_INDEX: pl.Int64,
-            START_TIME: pl.Datetime("us", "UTC"),
-            END_TIME: pl.Datetime("us", "UTC"),
-        }
-        for name, info in schema.items():
-            frame_schema[name] = polars_dtype(info, decode_arrays=decode_arrays)
-        arrays = {name for name, info in schema.items() if info.kind == "array"}
-
-        def source(
-            with_columns: list[str] | None,
-            predicate: pl.Expr | None,
-            n_rows: int | None,
-            batch_size: int | None,
-        ) -> Iterator[pl.DataFrame]:
-            wanted = list(with_columns) if with_columns is not None else list(frame_schema)
-            frame = self._collect(sequence_id, wanted, predicate, arrays, decode_arrays)
-            if n_rows is not None:
-                frame = frame.head(n_rows)
-            yield frame
-
-        return register_io_source(
-            source,
-            schema=frame_schema,
-            explain_name="shotbook-sql-shots",
-            explain_detail=sequence_id,
+        arrays = array_columns(schema)
+        return lazy_shots(
+            shots_frame_schema(schema, decode_arrays=decode_arrays),
+            lambda wanted, predicate: self._collect(
+                sequence_id, wanted, predicate, arrays, decode_arrays
+            ),
+            name="shotbook-sql-shots",
+            detail=sequence_id,
         )
 
     def _collect(
