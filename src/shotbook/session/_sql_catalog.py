@@ -300,7 +300,14 @@ class SQLCatalog(ABC):
 
     @contextmanager
     def hold(self) -> Iterator[SQLTransaction]:
-        """One write transaction for a whole block (no automatic retry: a block runs once)."""
+        """One write transaction for a whole block (no automatic retry: a block runs once).
+
+        Calls made in the block on this thread (``run``, a nested ``hold``) join it.
+        """
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            yield held
+            return
         connection = self.connection()
         self.ensure_current(connection)
         start = time.monotonic()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 import functools
-import threading
 import uuid as uuid_module
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import AbstractContextManager, contextmanager
@@ -887,16 +886,12 @@ class SQLSession:
     def __init__(self, manager: SQLStorageManager) -> None:
         self._manager = manager
         self._catalog = manager.catalog
-        self._local = threading.local()
         self._paths = SQLPathHierarchy(self)
         self._sequences = SQLSequenceCollection(self)
         self._devices = SQLDeviceConfigurations(self)
 
     def _run(self, action: Callable[[SQLTransaction], T], write: bool) -> T:
-        held: SQLTransaction | None = getattr(self._local, "held", None)
-        if held is not None:
-            return action(held)
-        return self._catalog.run(action, write=write)
+        return self._catalog.run(action, write=write)  # joins a transaction() block
 
     def _read(self, action: Callable[[SQLTransaction], T]) -> T:
         return self._run(action, False)
@@ -959,15 +954,8 @@ class SQLSession:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        if getattr(self._local, "held", None) is not None:
-            yield  # nested: part of the enclosing transaction
-            return
-        with self._catalog.hold() as transaction:
-            self._local.held = transaction
-            try:
-                yield
-            finally:
-                self._local.held = None
+        with self._catalog.hold():
+            yield
 
     def __repr__(self) -> str:
         return f"SQLSession({self._catalog.where!r})"
