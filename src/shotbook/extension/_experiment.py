@@ -91,6 +91,7 @@ class Experiment:
         self._local_manager: Any | None = None
         self._shot_analyses: dict[str, ShotAnalysis] = {}
         self._view: Any | None = None
+        self._registry: TypeRegistry | None = None
 
     # --- configuration ------------------------------------------------------------------------
     def setup_default_extensions(self) -> None:
@@ -124,7 +125,7 @@ class Experiment:
         if not isinstance(device_extension, DeviceExtension):
             raise TypeError(f"expected a DeviceExtension, got {type(device_extension).__name__}")
         self._device_extensions[device_extension.label] = device_extension
-        self._invalidate_storage_serializer()
+        self._extensions_changed()
 
     def register_time_lane_extension(self, time_lane_extension: TimeLaneExtension) -> None:
         """Make a kind of time lane available to the editors and to the runs."""
@@ -133,7 +134,7 @@ class Experiment:
                 f"expected a TimeLaneExtension, got {type(time_lane_extension).__name__}"
             )
         self._time_lane_extensions[time_lane_extension.label] = time_lane_extension
-        self._invalidate_storage_serializer()
+        self._extensions_changed()
 
     def register_device_server(self, name: str, config: Any) -> None:
         """Name a device server (an ``InsecureRPCConfiguration`` or ``SecureRPCConfiguration``)
@@ -191,7 +192,13 @@ class Experiment:
 
     def build_serializer(self) -> Serializer:
         """The serializer that storage backends and servers receive."""
-        return Serializer(self.build_registry())
+        return Serializer(self._current_registry())
+
+    def _current_registry(self) -> TypeRegistry:
+        """This experiment's registry, built once per set of extensions."""
+        if self._registry is None:
+            self._registry = self.build_registry()
+        return self._registry
 
     # --- running sequences --------------------------------------------------------------------
     def _compilers_and_device_classes(
@@ -220,7 +227,7 @@ class Experiment:
                 LocalExperimentManagerConfiguration,
             )
 
-            registry = self.build_registry()
+            registry = self._current_registry()
             compilers, device_classes = self._compilers_and_device_classes(registry)
             location = self._manager_location
             configuration = (
@@ -291,7 +298,7 @@ class Experiment:
         if experiment is None:
             experiment = Experiment()
             experiment.setup_default_extensions()
-        run_device_server(config, experiment.build_registry(), name)
+        run_device_server(config, experiment._current_registry(), name)
 
     def serve_devices(self, config: Any, name: str = "device_server") -> None:
         """Like :meth:`launch_device_server`, with this experiment's device extensions."""
@@ -330,7 +337,7 @@ class Experiment:
         from shotbook.ui import launch_panel_server
 
         reference = reference or _reference_of(self)
-        folder = Path(sys.modules["__main__"].__file__ or ".").resolve().parent
+        folder = Path(getattr(sys.modules["__main__"], "__file__", None) or ".").resolve().parent
         code = (
             "import sys\n"
             f"sys.path.insert(0, {str(folder)!r})\n"
@@ -362,7 +369,9 @@ class Experiment:
             print(f"shotbook: storing data in {self._storage_config.root.resolve()}")
         return self._storage_config
 
-    def _invalidate_storage_serializer(self) -> None:
+    def _extensions_changed(self) -> None:
+        """A new extension: rebuild the registry, and the storage manager that holds it."""
+        self._registry = None
         if self._storage_manager is not None:
             self._storage_manager.close()
             self._storage_manager = None
