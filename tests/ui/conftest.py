@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .browser.conftest import CHROMIUM, CHROMIUM_FLAGS, JupyterLab, start_lab
+from .browser.conftest import CHROMIUM, CHROMIUM_FLAGS, JupyterLab, running_lab
 from .lab import add_scan, make_manager, make_store
 
 
@@ -41,15 +40,8 @@ def manager(lab: Lab) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium (apt-get install chromium)")
-    lab = start_lab(tmp_path_factory.mktemp("lab"))
-    yield lab
-    lab.process.terminate()
-    try:
-        lab.process.wait(15)
-    except subprocess.TimeoutExpired:
-        lab.process.kill()
+    with running_lab(tmp_path_factory.mktemp("lab")) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="session")

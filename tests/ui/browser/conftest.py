@@ -9,9 +9,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[3]
@@ -95,6 +99,22 @@ def start_lab(root: Path) -> JupyterLab:
             time.sleep(0.2)
     process.terminate()
     raise RuntimeError("JupyterLab did not start in 60 s:\n" + (root / "lab.log").read_text())
+
+
+@contextmanager
+def running_lab(root: Path) -> Iterator[JupyterLab]:
+    """A JupyterLab serving ``root`` for the block (skipped without Chromium), then stopped."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs /usr/bin/chromium (apt-get install chromium)")
+    lab = start_lab(root)
+    try:
+        yield lab
+    finally:
+        lab.process.terminate()
+        try:
+            lab.process.wait(15)
+        except subprocess.TimeoutExpired:
+            lab.process.kill()
 
 
 def run_first_cell(page: Any, wait_for: str, attempts: int = 3) -> None:
