@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
@@ -461,3 +461,20 @@ def decode_array_columns(df: pl.DataFrame, schema: Mapping[str, ColumnInfo]) -> 
         decoded = pl.from_arrow(decode_arrow_array_column(fixed, info), rechunk=False)
         replaced.append(pl.Series(name, decoded))
     return df.with_columns(replaced) if replaced else df
+
+
+def resolve_columns(
+    columns: Sequence[str] | None, schema: Mapping[str, ColumnInfo], where: str
+) -> list[str]:
+    """The columns to read: all (``None``) or the named ones, each once; an unknown name is a
+    ``ValueError`` naming it, ``where`` (e.g. "the shots of /tmp/seq") and the known ones."""
+    if columns is None:
+        return [*FIXED_COLUMNS, *schema]
+    if isinstance(columns, str):
+        raise TypeError(f"columns is a list of names, not the string {columns!r}")
+    names = list(dict.fromkeys(columns))
+    unknown = [name for name in names if name not in schema and name not in FIXED_COLUMNS]
+    if unknown:
+        known = ", ".join([*FIXED_COLUMNS, *schema])
+        raise ValueError(f"no column {unknown[0]!r} in {where}; columns: {known}")
+    return names

@@ -41,6 +41,7 @@ from ._parquet_columns import (
     from_microseconds,
     lazy_shots,
     numpy_values,
+    resolve_columns,
     shots_frame_schema,
 )
 from ._parquet_manifest import (
@@ -406,16 +407,7 @@ class ParquetShotStore:
 def _resolve(
     columns: Sequence[str] | None, schema: dict[str, ColumnInfo], folder: Path
 ) -> list[str]:
-    if columns is None:
-        return [*FIXED_COLUMNS, *schema]
-    if isinstance(columns, str):
-        raise TypeError(f"columns is a list of names, not the string {columns!r}")
-    names = list(dict.fromkeys(columns))
-    unknown = [name for name in names if name not in schema and name not in FIXED_COLUMNS]
-    if unknown:
-        known = ", ".join([*FIXED_COLUMNS, *schema])
-        raise ValueError(f"no column {unknown[0]!r} in the shots of {folder}; columns: {known}")
-    return names
+    return resolve_columns(columns, schema, f"the shots of {folder}")
 
 
 def _to_polars(table: pa.Table, schema: dict[str, ColumnInfo], decode_arrays: bool) -> pl.DataFrame:

@@ -45,6 +45,7 @@ from ._parquet_columns import (
     from_microseconds,
     lazy_shots,
     numpy_values,
+    resolve_columns,
     shots_frame_schema,
     to_microseconds,
 )
@@ -426,18 +427,7 @@ class SQLShotReader:
 def _resolve(
     columns: Sequence[str] | None, schema: dict[str, ColumnInfo], sequence_id: str
 ) -> list[str]:
-    if columns is None:
-        return [*FIXED_COLUMNS, *schema]
-    if isinstance(columns, str):
-        raise TypeError(f"columns is a list of names, not the string {columns!r}")
-    names = list(dict.fromkeys(columns))
-    unknown = [name for name in names if name not in schema and name not in FIXED_COLUMNS]
-    if unknown:
-        known = ", ".join([*FIXED_COLUMNS, *schema])
-        raise ValueError(
-            f"no column {unknown[0]!r} in the shots of sequence {sequence_id}; columns: {known}"
-        )
-    return names
+    return resolve_columns(columns, schema, f"the shots of sequence {sequence_id}")
 
 
 def _positions(base: np.ndarray, indices: np.ndarray) -> np.ndarray | None:
