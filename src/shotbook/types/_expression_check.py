@@ -15,6 +15,7 @@ from typing import Final
 from shotbook.types._expression_compile import constant_value
 from shotbook.types._expression_errors import DimensionError, UndefinedParameterError, shorten
 from shotbook.types._expression_parser import (
+    DIMENSIONLESS_FUNCTIONS,
     Call,
     Compare,
     Literal,
@@ -33,24 +34,6 @@ from shotbook.types._units import Dimension, UnsupportedUnit, lookup_unit
 
 __all__ = ["check", "node_dimension"]
 
-_DIMENSIONLESS_FUNCTIONS: Final = frozenset(
-    {
-        "sin",
-        "cos",
-        "tan",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "sinh",
-        "cosh",
-        "tanh",
-        "exp",
-        "log",
-        "log10",
-        "floor",
-        "ceil",
-    }
-)
 _TIME: Final = Dimension(time=1)
 _MAX_EXPONENT: Final = 1000
 
@@ -246,7 +229,7 @@ class _Checker:
     def call(self, node: Call) -> Dimension | None:
         name = node.function
         column = node.start + 1
-        if name in _DIMENSIONLESS_FUNCTIONS or name == "square_wave":
+        if name in DIMENSIONLESS_FUNCTIONS or name == "square_wave":
             for argument in node.arguments:
                 dimension = self.numeric(argument, f"call {name}() on", column)
                 if dimension is not None and not dimension.is_dimensionless:

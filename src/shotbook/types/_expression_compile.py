@@ -288,27 +288,17 @@ class _ScalarBuilder:
     def load(self, node: Node, name: str) -> Evaluator:
         context = self.context
         boolean = name != "t" and context.dimensions.get(name) == Dimension.BOOL
-        if boolean:
-
-            def load_bool(values: Mapping[str, Any]) -> Any:
-                try:
-                    x = values[name]
-                except KeyError:
-                    raise context.undefined(node, name, values) from None
-                if type(x) is bool:
-                    return x
-                return _to_bool_scalar(context, node, name, x)
-
-            return load_bool
+        exact: type = bool if boolean else float
+        convert = _to_bool_scalar if boolean else _to_float_scalar
 
         def load(values: Mapping[str, Any]) -> Any:
             try:
                 x = values[name]
             except KeyError:
                 raise context.undefined(node, name, values) from None
-            if type(x) is float:
+            if type(x) is exact:
                 return x
-            return _to_float_scalar(context, node, name, x)
+            return convert(context, node, name, x)
 
         return load
 

@@ -64,29 +64,15 @@ __all__ = [
 #: Deepest nesting of parentheses, unary operators, powers and calls.
 MAX_DEPTH: Final = 64
 
+#: One-argument functions that need a dimensionless argument and give a dimensionless result.
+DIMENSIONLESS_FUNCTIONS: Final = frozenset(
+    {"sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh"}
+    | {"exp", "log", "log10", "floor", "ceil"}
+)
+
 #: Functions: name -> (least number of arguments, most (None: any), keyword names).
 FUNCTIONS: Final[dict[str, tuple[int, int | None, tuple[str, ...]]]] = {
-    **{
-        name: (1, 1, ())
-        for name in (
-            "sin",
-            "cos",
-            "tan",
-            "arcsin",
-            "arccos",
-            "arctan",
-            "sinh",
-            "cosh",
-            "tanh",
-            "exp",
-            "log",
-            "log10",
-            "sqrt",
-            "abs",
-            "floor",
-            "ceil",
-        )
-    },
+    **{name: (1, 1, ()) for name in sorted(DIMENSIONLESS_FUNCTIONS | {"sqrt", "abs"})},
     "min": (1, None, ()),
     "max": (1, None, ()),
     "square_wave": (1, 2, ("duty",)),
