@@ -3,8 +3,10 @@ from a shot stored to the panel showing it. Real JupyterLab, headless Chromium.
 
 Playwright only opens the notebook and runs the cells, then DETACHES (with it attached,
 websocket traffic is 3-4x slower); the page records its own timestamps (``Date.now()``
-when the table, the progress and the image change) and the kernel records when each shot
-was stored (``time.time()`` when its event arrives); Playwright reattaches to read them.
+when the table, the progress and the image change, and when a bare baseline widget counting
+the shots from the manager's events changes) and the kernel records when each shot
+was stored (``time.time()`` when its event arrives) and saves them when the measurement
+window ends; Playwright reattaches to read the page's.
 Same machine, same clock.
 
     python bench/bench_panel.py [--runs 5]
@@ -28,6 +30,7 @@ sys.path.insert(0, str(REPO))
 from tests.ui.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, start_lab  # noqa: E402
 
 SEQUENCES = 2000
+WINDOW = 14.0  # seconds from the panel's cell to the end of the measurement
 # A person watching the panel has its tab in front; a headless page with no client attached
 # counts as a background tab, whose timers Chromium throttles to 1 Hz (a uniform 0-1 s delay).
 FOREGROUND_FLAGS = [
@@ -58,19 +61,42 @@ time.sleep(1.0)
 print("ready", len(storage.session().__enter__().sequences.list()))
 """
 
+# Same-run baseline: the smallest widget showing the shot count, set from the manager's events
+# thread as each shot is stored; the panel cannot show a shot sooner than this.
 SHOW = """
+import anywidget, traitlets
+from IPython.display import display
+class _Baseline(anywidget.AnyWidget):
+    _esm = '''export default {{ render({{ model, el }}) {{
+      const shown = () => {{
+        el.textContent = `baseline: ${{model.get("count")}} shots`;
+        const t = globalThis.shotbookTrace;
+        const count = model.get("count");
+        if (Array.isArray(t)) t.push({{ kind: "baseline", value: count, t: Date.now() }});
+      }};
+      model.on("change:count", shown); shown();
+    }} }}'''
+    count = traitlets.Int(0).tag(sync=True)
+baseline = _Baseline()
+def _count(event):
+    if getattr(event, "topic", "") == "shot.stored":
+        baseline.count = event.index + 1
+manager.subscribe(_count)
+display(baseline)
 t_cell = time.time()
 panel = ExperimentPanel(storage, manager, poll_interval={poll})
 t_built = time.time()
+def _finish():  # the measurement window ends: save the kernel's times, stop the scan
+    with open({out!r}, "w") as _f:
+        json.dump({{"stored": dict(stored), "t_cell": t_cell, "t_built": t_built}}, _f)
+    manager.interrupt()
+threading.Timer({window}, _finish).start()
 panel
 """
 
-DUMP = """
-with open({out!r}, "w") as _f:
-    json.dump({{"stored": dict(stored), "t_cell": t_cell, "t_built": t_built}}, _f)
-manager.interrupt(); manager.wait(30); panel.close(); manager.close()
-print("dumped")
-"""
+
+def _p90(values: list[float]) -> float:
+    return sorted(values)[int(0.9 * (len(values) - 1))]
 
 
 def _free_port() -> int:
@@ -94,8 +120,7 @@ def one_run(workdir: Path, speed: float, poll: float = 1.0) -> dict[str, float]:
     out = workdir / "times.json"
     cells = [
         SETUP.format(repo=str(REPO), store=str(workdir / "store"), n=SEQUENCES, speed=speed),
-        SHOW.format(poll=poll),
-        DUMP.format(out=str(out)),
+        SHOW.format(poll=poll, out=str(out), window=WINDOW),
     ]
     lab.write_notebook("bench.ipynb", cells)
     port = _free_port()
@@ -119,11 +144,16 @@ def one_run(workdir: Path, speed: float, poll: float = 1.0) -> dict[str, float]:
             _run_cell(page, 1, None)
             page.wait_for_selector(".shotbook-browser", timeout=60_000)
             browser.close()  # detach: the page keeps running on its own
-            time.sleep(12.0)
+            # the kernel writes its times and stops the scan when the window ends; reattaching
+            # only to read the page's trace (clicking into a page that draws frames can stall)
+            deadline = time.monotonic() + WINDOW + 120
+            while not out.exists():
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the kernel did not write its times")
+                time.sleep(0.5)
             browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
             page = next(p for c in browser.contexts for p in c.pages if "bench.ipynb" in p.url)
             trace = page.evaluate("() => globalThis.shotbookTrace")
-            _run_cell(page, 2, "dumped")
             browser.close()
     finally:
         chromium.terminate()
@@ -137,24 +167,29 @@ def one_run(workdir: Path, speed: float, poll: float = 1.0) -> dict[str, float]:
         raise RuntimeError(f"the table never showed {SEQUENCES} rows; trace: {trace[:20]}")
     render = rows[0] - t_cell
     stored = {int(k): v for k, v in times["stored"].items()}
-    shown: dict[int, float] = {}
-    for event in trace:
-        if event["kind"] == "progress":
-            for index in range(int(event["value"])):
-                shown.setdefault(index, event["t"] / 1000)
     first_shown = rows[0]
-    latencies = [
-        shown[i] - stored[i] for i in stored if i in shown and stored[i] > first_shown + 0.5
-    ]
+
+    def latencies_of(kind: str) -> list[float]:
+        shown: dict[int, float] = {}
+        for event in trace:
+            if event["kind"] == kind:
+                for index in range(int(event["value"])):
+                    shown.setdefault(index, event["t"] / 1000)
+        return [
+            shown[i] - stored[i] for i in stored if i in shown and stored[i] > first_shown + 0.5
+        ]
+
+    latencies = latencies_of("progress")
+    baseline = latencies_of("baseline")
     frames = [e for e in trace if e["kind"] == "frame"]
     return {
         "render_s": render,
         "build_s": times["t_built"] - t_cell,
         "latency_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
-        "latency_p90_ms": (
-            sorted(latencies)[int(0.9 * (len(latencies) - 1))] * 1000 if latencies else float("nan")
-        ),
+        "latency_p90_ms": _p90(latencies) * 1000 if latencies else float("nan"),
         "latency_min_ms": min(latencies) * 1000 if latencies else float("nan"),
+        "baseline_ms": statistics.median(baseline) * 1000 if baseline else float("nan"),
+        "baseline_p90_ms": _p90(baseline) * 1000 if baseline else float("nan"),
         "shots_measured": len(latencies),
         "shots_per_s": len(stored) / max(1e-9, max(stored.values()) - min(stored.values())),
         "frames": len(frames),
@@ -175,7 +210,8 @@ def main() -> None:
             result = one_run(Path(folder), args.speed, args.poll)
         print(f"run {run + 1}: {result}", flush=True)
         results.append(result)
-    for key in ("render_s", "build_s", "latency_ms", "latency_p90_ms"):
+    keys = ("render_s", "build_s", "latency_ms", "latency_p90_ms", "baseline_ms", "baseline_p90_ms")
+    for key in keys:
         values = [r[key] for r in results]
         print(f"{key}: median {statistics.median(values):.3f} (runs: {values})")
 

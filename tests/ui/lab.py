@@ -88,3 +88,12 @@ def add_scan(storage: Any, path: str, points: int = 4, repetitions: int = 2) -> 
     """Create the time-of-flight scan at ``path``."""
     with storage.session() as session:
         session.sequences.create(path, tof_scan(points, repetitions), tof_lanes())
+
+
+def open_store(root: Path) -> tuple[Any, Any, dict[Any, Any]]:
+    """The store made by :func:`make_store` at ``root``, opened as it is (another process,
+    such as an experiment server, may use it too); returns ``(storage, registry, compilers)``."""
+    registry = default_registry()
+    compilers = register_sim_types(registry)
+    storage = DuckDBConfig(root).create_storage_manager(Serializer(registry))
+    return storage, registry, compilers

@@ -311,3 +311,173 @@ ExperimentPanel(storage, manager)
     assert "/scans/tof" in html
     assert "8 / 8 shots" in html
     assert '<img alt="camera.cloud' in html
+
+
+def test_a_given_manager_is_followed_by_its_events_not_the_poll(lab: Lab, manager: Any) -> None:
+    """A run started from a cell shows each shot from the manager's events: with a poll
+    interval of an hour, only the events can bring the progress, the image and the end."""
+    panel = ExperimentPanel(lab.storage, manager, poll_interval=3600.0)
+    try:
+        assert panel.flush()  # the worker has subscribed
+        manager.run_sequence("/scans/tof", progress=False)
+        assert manager.flush_events()
+        assert panel.flush()
+        control = panel.run_control
+        assert (control.path, control.state) == ("/scans/tof", "finished")
+        assert control.progress == "8 / 8 shots"
+        assert panel.image.shape == [512, 512]
+        assert "shot 7" in panel.image.label
+        assert panel.plot.count == 8
+        assert panel.browser.row("/scans/tof")["state"] == "finished"
+    finally:
+        panel.close()
+
+
+def test_shot_counts_are_sent_from_the_events_thread(lab: Lab, manager: Any) -> None:
+    """The count reaches the comm on the manager's events thread, not behind the worker."""
+    import threading
+
+    panel = ExperimentPanel(lab.storage, manager, poll_interval=3600.0)
+    counts: list[tuple[int, str]] = []
+
+    def record(change: dict[str, Any]) -> None:
+        counts.append((change["new"], threading.current_thread().name))
+
+    try:
+        panel.select("/scans/tof")  # watched before its first shot (else the worker shows it)
+        assert panel.flush()
+        panel.run_control.observe(record, names="shots")
+        manager.run_sequence("/scans/tof", progress=False)
+        assert manager.flush_events()
+        assert panel.flush()
+        first = {count: thread for count, thread in reversed(counts)}
+        assert sorted(first)[-1] == 8
+        # (the worker may rarely be first, when it reads the store between a shot's write
+        # and the delivery of its event)
+        from_events = [n for n in range(1, 9) if first.get(n) not in ("shotbook-panel", None)]
+        assert len(from_events) >= 6, counts
+    finally:
+        panel.close()
+
+
+def test_a_manager_function_is_called_for_a_run_of_this_process(lab: Lab, manager: Any) -> None:
+    """With a function (as the Experiment gives), the panel asks for the manager when the
+    store shows a run owned by this process, then follows it by events."""
+    calls: list[int] = []
+
+    def factory() -> Any:
+        calls.append(1)
+        return manager
+
+    panel = ExperimentPanel(lab.storage, factory, poll_interval=3600.0)
+    try:
+        assert panel.flush()
+        assert calls == [], "no run yet: the function is not called"
+        manager.start_sequence("/scans/tof")  # PREPARING in the store, owned by this process
+        panel.refresh()
+        assert panel.flush()
+        assert calls == [1]
+        assert manager.wait(60)
+        assert manager.flush_events()
+        assert panel.flush()
+        assert panel.run_control.state == "finished"
+        assert panel.run_control.progress == "8 / 8 shots"
+        assert calls == [1]
+    finally:
+        panel.close()
+
+
+def test_a_manager_that_cannot_be_reached_leaves_the_panel_polling(
+    lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Unreachable:
+        def start_sequence(self, path: str) -> None:
+            raise AssertionError("not called")
+
+        def subscribe(self, callback: Any) -> Any:
+            raise ConnectionError("no experiment server at tcp://127.0.0.1:1")
+
+        def is_running(self) -> bool:
+            raise ConnectionError("no experiment server at tcp://127.0.0.1:1")
+
+    with caplog.at_level("WARNING", logger="shotbook.ui"):
+        panel = ExperimentPanel(lab.storage, Unreachable(), poll_interval=3600.0)
+        try:
+            assert panel.flush()
+            assert "could not subscribe" in caplog.text
+            assert "tcp://127.0.0.1:1" in caplog.text
+            panel.select("/scans/tof")
+            assert panel.flush()
+            assert panel.run_control.path == "/scans/tof"
+            assert panel.run_control.can_start
+            answer = run(panel, "start")
+            assert answer["ok"] is False
+            assert "tcp://127.0.0.1:1" in answer["message"]
+        finally:
+            panel.close()
+
+
+def wait_until(condition: Any, timeout: float = 60.0, what: str = "") -> None:
+    """Wait (generously) for ``condition()`` to hold; fail naming ``what`` if it never does."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {timeout} s for {what}")
+        time.sleep(0.05)
+
+
+def test_the_panel_drives_an_experiment_server_in_another_process(tmp_path: Path) -> None:
+    """Start, progress by events, the image, a busy refusal and interrupt, all through a
+    RemoteExperimentManager talking to a real experiment server on 127.0.0.1."""
+    from shotbook.control import RemoteExperimentManager, RemoteExperimentManagerConfiguration
+
+    from .lab import make_store
+    from .procs import experiment_server
+
+    storage, _, _ = make_store(tmp_path / "store", speed=0.05)
+    add_scan(storage, "/scans/tof", points=4, repetitions=2)
+    add_scan(storage, "/scans/long", points=100, repetitions=4)
+    with experiment_server(tmp_path / "store", tmp_path / "logs", speed=0.05) as server:
+        remote = RemoteExperimentManager(
+            RemoteExperimentManagerConfiguration("127.0.0.1", server.port)
+        )
+        panel = ExperimentPanel(storage, remote, poll_interval=3600.0)
+        control = panel.run_control
+        try:
+            panel.select("/scans/tof")
+            assert panel.flush()
+            assert control.can_start
+            answer = run(panel, "start")
+            assert answer["ok"], answer
+            wait_until(lambda: control.state == "finished", what="/scans/tof to finish")
+            assert panel.flush()
+            assert control.progress == "8 / 8 shots"
+            assert panel.image.shape == [512, 512]
+            assert "shot 7" in panel.image.label
+            assert panel.plot.count == 8
+            assert panel.browser.row("/scans/tof")["state"] == "finished"
+
+            panel.select("/scans/long")
+            assert panel.flush()
+            assert run(panel, "start")["ok"]
+            wait_until(lambda: control.shots >= 2, what="two shots of /scans/long")
+            assert panel.flush()
+            assert control.running == "/scans/long"
+            busy = run(panel, "start", path="/scans/tof")
+            assert busy["ok"] is False
+            assert "already running" in busy["message"], busy
+            assert "/scans/long" in busy["message"], busy
+            answer = run(panel, "interrupt")
+            assert answer["ok"], answer
+            wait_until(lambda: control.state == "interrupted", what="the interrupt")
+            assert panel.flush()
+            assert 2 <= control.shots < 400
+            assert control.running == ""
+            assert panel.browser.row("/scans/long")["state"] == "interrupted"
+            assert "started /scans/tof" in server.log()
+        finally:
+            panel.close()
+            remote.close()
+            storage.close()

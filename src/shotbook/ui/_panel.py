@@ -23,7 +23,7 @@ from typing import Any
 import ipywidgets
 import numpy as np
 
-from shotbook.session import SequenceStats, State, StorageManager
+from shotbook.session import RunOwner, SequenceStats, State, StorageManager
 from shotbook.types import StepsConfiguration, TimeLanes
 from shotbook.types._paths import PureSequencePath
 
@@ -93,16 +93,19 @@ class ExperimentPanel:
 
     Args:
         storage_manager: the store (``experiment.get_storage_manager()``).
-        manager: the experiment manager (local or remote), or a function returning it
-            (called on the first Start / Interrupt, or at once with ``connect=True``), or
-            ``None`` to only browse.
-        poll_interval: seconds between reads of the store's sequence list (runs started
-            by other processes show up at this rate; the manager's events are instant).
+        manager: the experiment manager (local or remote), or a function returning it, or
+            ``None`` to only browse. A manager is subscribed to at once (its events show
+            each shot the moment it is stored); a function is called on the first Start /
+            Interrupt, at once with ``connect=True``, or when the store shows a run owned by
+            this process (one started from a cell), whichever comes first.
+        poll_interval: seconds between reads of the store's sequence list (runs the
+            manager does not report, e.g. started by other processes, show up at this rate).
         image: the data label of the live image (default: the first 2-D array of a shot).
         scalar: the per-shot scalar plotted (default: the first ``analysis.*`` result).
         parameter: the parameter on the x axis (default: the one that varies most).
         max_image_rate: frames per second sent to the browser at most.
-        connect: create the manager now (to receive its events before the first Start).
+        connect: call the manager function now (to receive its events before the first
+            Start).
 
     Show it as the last expression of a cell (or ``display(panel)``). In a saved notebook it
     also leaves an HTML table of the sequences and the last image.
@@ -136,6 +139,8 @@ class ExperimentPanel:
         self._manager_source = manager
         self._manager: Any = None
         self._subscription: Any = None
+        self._manager_lock = threading.Lock()
+        self._manager_failed = False
         self._poll_interval = float(poll_interval)
         self._wanted_image = image
         self._wanted_scalar = scalar
@@ -156,6 +161,7 @@ class ExperimentPanel:
         self._busy_lock = threading.Lock()
         self._control_lock = threading.RLock()
         self._listing_generation = 0
+        self._read_queued = False
 
         self.browser = SequenceBrowser()
         self.run_control = RunControl()
@@ -194,6 +200,9 @@ class ExperimentPanel:
 
         if connect:
             self._get_manager()
+        elif manager is not None and hasattr(manager, "start_sequence"):
+            # subscribe on the worker: a remote manager's subscription makes network calls
+            self._submit(self._connect_quietly)
         self._poll()
         latest = self._latest_sequence()
         if latest is not None and not self._watched.path:
@@ -243,9 +252,10 @@ class ExperimentPanel:
         if self._closed:
             return
         self._closed = True
-        if self._subscription is not None:
-            self._subscription.close()
-            self._subscription = None
+        with self._manager_lock:
+            if self._subscription is not None:
+                self._subscription.close()
+                self._subscription = None
         self._queue.put(None)
         if threading.current_thread() is not self._thread:
             self._thread.join(5.0)
@@ -320,12 +330,36 @@ class ExperimentPanel:
     # ------------------------------------------------------------------ manager
 
     def _get_manager(self) -> Any:
-        if self._manager is None and self._manager_source is not None:
-            source = self._manager_source
-            manager = source if hasattr(source, "start_sequence") else source()
-            self._manager = manager
-            self._subscription = manager.subscribe(self._on_event)
-        return self._manager
+        with self._manager_lock:
+            if self._manager is None and self._manager_source is not None and not self._closed:
+                source = self._manager_source
+                manager = source if hasattr(source, "start_sequence") else source()
+                self._subscription = manager.subscribe(self._on_event)
+                self._manager = manager
+            return self._manager
+
+    def connect_in_background(self) -> None:
+        """Subscribe to the manager's events on the panel's worker, without blocking.
+
+        A manager that cannot be reached is logged once; the panel keeps following runs by
+        reading the store, and Start tries to connect again.
+        """
+        self._submit(self._connect_quietly)
+
+    def _connect_quietly(self) -> None:
+        """Create the manager and subscribe to it without a click; log a failure once."""
+        if self._manager is not None or self._manager_failed:
+            return
+        try:
+            self._get_manager()
+        except Exception as error:
+            self._manager_failed = True
+            _log.warning(
+                "the panel follows runs by reading the store every %g s: it could not "
+                "subscribe to the experiment manager's events (%s); Start will try again",
+                self._poll_interval,
+                error,
+            )
 
     def _on_event(self, event: Any) -> None:
         """Called on the manager's events thread: show progress now, hand the rest over."""
@@ -369,7 +403,11 @@ class ExperimentPanel:
         elif topic == "shot.stored":
             if path == self._watched.path:
                 self._watched.pending.add(int(event.index))
-                self._read_pending()
+                if not self._read_queued:
+                    # behind the events already queued: one read serves them all, so the
+                    # worker never falls behind when reading a shot takes longer than a shot
+                    self._read_queued = True
+                    self._submit(self._read_queued_shots)
         elif topic == "sequence.failed":
             failure = dict(event.failure)
             self._failures[path] = failure
@@ -427,11 +465,29 @@ class ExperimentPanel:
                 self._catch_up(watched)
         elif self._watched.path and self._watched.path not in by_path:
             self._select("", reset=True)
-        running_here = self._manager is not None and self._manager.is_running()
-        if not running_here:
+        if self._manager is None and self._manager_source is not None:
+            me = RunOwner.current()
+            if any(
+                s.state.is_active()
+                and s.owner is not None
+                and (s.owner.host, s.owner.pid) == (me.host, me.pid)
+                for s in stats
+            ):
+                self._connect_quietly()  # a run of this process: its manager has its events
+        if not self._manager_runs():
             active = sorted(self._active)
             self.run_control.running = active[0] if active else ""
             self.browser.running = self.run_control.running
+
+    def _manager_runs(self) -> bool:
+        manager = self._manager
+        if manager is None:
+            return False
+        try:
+            return bool(manager.is_running())
+        except Exception as error:  # a remote manager that does not answer: trust the store
+            _log.debug("the experiment manager did not say whether it runs: %s", error)
+            return False
 
     def _latest_sequence(self) -> str | None:
         started = [s for s in self._stats.values() if s.start_time is not None]
@@ -535,6 +591,10 @@ class ExperimentPanel:
             self._watched.values[index] = {
                 k: float(v) for k, v in row.items() if v is not None and _is_scalar(v)
             }
+
+    def _read_queued_shots(self) -> None:
+        self._read_queued = False
+        self._read_pending()
 
     def _read_pending(self) -> None:
         """Read the shots announced by events: the newest fully, the others' scalars only."""
@@ -812,8 +872,15 @@ class ExperimentPanel:
                     "ok": True,
                     "message": f"starting {path}",
                 }
+                from shotbook.control import ManagerBusyError  # loaded with any manager
+
                 try:
                     manager.start_sequence(path)
+                except ManagerBusyError as error:
+                    raise RuntimeError(
+                        f"{error.running} is already running: {error.requested} was not "
+                        "started (wait for the run to end, or interrupt it)"
+                    ) from error
                 except Exception as error:
                     to_dict = getattr(error, "to_dict", None)
                     failure = to_dict() if callable(to_dict) else None
