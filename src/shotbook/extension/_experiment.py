@@ -174,6 +174,11 @@ class Experiment:
         return dict(self._shot_analyses)
 
     @property
+    def experiment_manager_location(self) -> Any:
+        """Where sequences run: the configuration given to ``configure_experiment_manager``."""
+        return self._manager_location
+
+    @property
     def shot_retry_config(self) -> Any | None:
         """The shot retry policy, if any."""
         return self._shot_retry_config

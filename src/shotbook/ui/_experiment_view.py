@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import ipywidgets
@@ -20,7 +21,9 @@ class ExperimentView:
 
     ``experiment`` is anything with the ``Experiment`` facade's methods
     (``get_storage_manager``, ``connect_to_experiment_manager``, extensions...). Selecting a
-    sequence in the browser opens its editors in the second tab.
+    sequence in the browser opens its editors in the second tab. While those editors report
+    problems (or hold refused text), Start is disabled and the run control says why
+    (``panel.run_control.start_blocked``).
 
     >>> view = ExperimentView(experiment)        # doctest: +SKIP
     >>> view                                     # doctest: +SKIP
@@ -30,11 +33,16 @@ class ExperimentView:
         from .editors import DeviceConfigurationsEditor, GlobalsEditor
 
         self.experiment = experiment
+        self._blocked_lock = threading.Lock()  # the panel's worker and the kernel both update
         self.panel = ExperimentPanel(
             experiment.get_storage_manager(),
             experiment.connect_to_experiment_manager,
             **panel_options,
         )
+        if _runs_remotely(experiment):
+            # Runs through an experiment server belong to the server's process: subscribe now
+            # so the panel follows them by their events, not only by reading the store.
+            self.panel.connect_in_background()
         self.editors: Any = None
         self._editing = ipywidgets.VBox(
             [ipywidgets.HTML("<i>select a sequence in the Sequences tab to edit it</i>")]
@@ -47,6 +55,7 @@ class ExperimentView:
         self.widget.titles = TAB_TITLES
         self.widget.add_class("shotbook-view")
         self.panel.browser.observe(self._selected, names="selected")
+        self.panel.run_control.observe(self._update_start_blocked, names="path")
         if self.panel.browser.selected:
             self.edit(self.panel.browser.selected)
 
@@ -57,14 +66,40 @@ class ExperimentView:
         with self.experiment.storage_session() as session:
             if not session.sequences.is_sequence(path):
                 return
-        editors = SequenceEditors.from_experiment(self.experiment, path)
-        self.editors = editors
+        editors = SequenceEditors.from_experiment(
+            self.experiment,
+            path,
+            globals_editor=self.globals_editor,
+            devices_editor=self.devices_editor,
+        )
+        previous, self.editors = self.editors, editors
+        if previous is not None:
+            previous.unlink()
+        editors.on_change(self._update_start_blocked)
+        editors.preview.observe(self._update_start_blocked, names="error")
         self._editing.children = [
             ipywidgets.HTML(f"<b>{path}</b>"),
             editors.scan,
             editors.lanes,
             editors.preview,
         ]
+        self._update_start_blocked()
+
+    def start_blockers(self) -> list[str]:
+        """Why Start is disabled for the sequence shown in the run control (empty: it is not
+        blocked by the editors; the panel may still refuse, e.g. while another one runs)."""
+        editors = self.editors
+        if editors is None or editors.path != self.panel.run_control.path:
+            return []
+        return editors.start_blockers()
+
+    def _update_start_blocked(self, *_: Any) -> None:
+        with self._blocked_lock:
+            lines = self.start_blockers()
+            shown = lines[:4]
+            if len(lines) > len(shown):
+                shown.append(f"… and {len(lines) - len(shown)} more (see the Edit sequence tab)")
+            self.panel.run_control.start_blocked = "\n".join(shown)
 
     def _selected(self, change: dict[str, Any]) -> None:
         path = change["new"]
@@ -74,9 +109,12 @@ class ExperimentView:
             except Exception as error:  # the panel must stay usable
                 _log.exception("cannot open the editors of %s", path)
                 self._editing.children = [ipywidgets.HTML(f"<b>cannot edit {path}</b>: {error}")]
+                self._update_start_blocked()
 
     def close(self) -> None:
-        """Stop the panel's threads."""
+        """Stop the panel's threads; the editors stop listening to each other."""
+        if self.editors is not None:
+            self.editors.unlink()
         self.panel.close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
@@ -86,3 +124,13 @@ class ExperimentView:
         bundle["text/html"] = self.panel.static_html()
         bundle["text/plain"] = repr(self.panel)
         return bundle
+
+
+def _runs_remotely(experiment: Any) -> bool:
+    """Whether ``experiment`` runs its sequences through an experiment server."""
+    location = getattr(experiment, "experiment_manager_location", None)
+    if location is None:
+        return False
+    from shotbook.control import RemoteExperimentManagerConfiguration
+
+    return isinstance(location, RemoteExperimentManagerConfiguration)

@@ -30,7 +30,10 @@ function render({ model, el }) {
   name.className = "shotbook-run-path";
   const state = document.createElement("span");
   state.className = "shotbook-state";
-  top.append(start, stop, name, state);
+  const blocked = document.createElement("span");
+  blocked.className = "shotbook-start-blocked";
+  blocked.style.cssText = "color:#b00020;font-size:12px;white-space:pre-wrap;max-width:60em;vertical-align:top;margin:0 6px";
+  top.append(start, blocked, stop, name, state);
 
   const bar = document.createElement("div");
   bar.className = "shotbook-progress";
@@ -72,7 +75,11 @@ function render({ model, el }) {
     fill.style.width = expected > 0 ? `${Math.min(100, (100 * shots) / expected)}%` : "0%";
     const r = model.get("rate");
     rate.textContent = (st === "running" && r > 0) ? ` · ${r.toFixed(1)} shots/s · ${fmtEta(model.get("eta"))}` : "";
-    start.disabled = !model.get("can_start");
+    const why = model.get("start_blocked") || "";
+    start.disabled = !model.get("can_start") || why !== "";
+    start.title = why ? `not startable: ${why}` : "";
+    blocked.textContent = why;
+    blocked.style.display = why ? "inline-block" : "none";
     stop.disabled = !running;
     const err = model.get("error") || {};
     if (err.reason) {
@@ -100,7 +107,7 @@ function render({ model, el }) {
     trace("progress", shots);
   }
   const names = ["path", "state", "running", "shots", "expected", "rate", "eta", "error",
-    "traceback", "show_traceback", "status", "can_start"];
+    "traceback", "show_traceback", "status", "can_start", "start_blocked"];
   for (const n of names) model.on(`change:${n}`, update);
   update();
   return () => { for (const n of names) model.off(`change:${n}`, update); };

@@ -59,6 +59,9 @@ class RunControl(anywidget.AnyWidget):
     command = traitlets.Dict().tag(sync=True)
     status = traitlets.Dict().tag(sync=True)
     can_start = traitlets.Bool(False).tag(sync=True)
+    start_blocked = traitlets.Unicode("").tag(sync=True)
+    """Why Start is refused now (shown beside it; ``""``: not blocked): the open sequence's
+    editors report problems. A start command received meanwhile is answered, not run."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -76,12 +79,25 @@ class RunControl(anywidget.AnyWidget):
 
     @traitlets.observe("command")
     def _command_changed(self, change: dict[str, Any]) -> None:
-        dispatch_command(self, dict(change["new"] or {}), RUN_ACTIONS, self._handlers)
+        command = dict(change["new"] or {})
+        if not self._refused(command):
+            dispatch_command(self, command, RUN_ACTIONS, self._handlers)
 
     def _custom_message(self, _: Any, content: Any, buffers: Any) -> None:
         command = command_of_message(content)
-        if command is not None:
+        if command is not None and not self._refused(command):
             dispatch_command(self, command, RUN_ACTIONS, self._handlers)
+
+    def _refused(self, command: dict[str, Any]) -> bool:
+        """Answer a start while ``start_blocked`` says why not (a click sent before it was)."""
+        if command.get("action") != "start" or not self.start_blocked:
+            return False
+        self.status = {
+            "id": command.get("id"),
+            "ok": False,
+            "message": f"not started: {self.start_blocked}",
+        }
+        return True
 
     @traitlets.observe("show_traceback")
     def _traceback_wanted(self, change: dict[str, Any]) -> None:

@@ -184,6 +184,10 @@ class EditorWidget(anywidget.AnyWidget):
         """Call ``listener(editor)`` after each command (the panel refreshes its other views)."""
         self._listeners.append(listener)
 
+    def off_change(self, listener: Callable[[Any], None]) -> None:
+        """Stop calling ``listener`` (given to :meth:`on_change`); unknown ones are ignored."""
+        self._listeners = [known for known in self._listeners if known is not listener]
+
     def reload(self) -> None:
         """Read the value from the store again (after an outside change)."""
         self.handle({"action": "reload"})

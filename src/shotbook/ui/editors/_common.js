@@ -38,6 +38,7 @@ function textInput({ key, value, invalid, placeholder, className, delay, onsend,
   const send = () => {
     clearTimeout(timer);
     timer = null;
+    if (input.dataset.replaced) return; // a re-render took it out: its copy carries the text
     if (input.value === input.dataset.sent) return;
     input.dataset.sent = input.value;
     onsend(input.value);
@@ -62,11 +63,16 @@ function rerender(root, build) {
   const typed = active && active.value !== active.dataset.sent ? active.value : null;
   const caret = active && typeof active.selectionStart === "number" ? active.selectionStart : null;
   const nodes = [build()].flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false);
+  // Chrome fires "change" on a focused input it removes: that must not send half-typed text
+  if (active) active.dataset.replaced = "1";
   root.replaceChildren(...nodes);
   if (!key) return;
   const again = root.querySelector(`[data-key="${CSS.escape(key)}"]`);
   if (!again) return;
-  if (typed !== null) again.value = typed;
+  if (typed !== null) {
+    again.value = typed;
+    again.dispatchEvent(new Event("input")); // its own pause-then-send timer takes over
+  }
   again.focus();
   if (caret !== null && again.setSelectionRange) {
     try { again.setSelectionRange(caret, caret); } catch (e) { /* not a text input */ }

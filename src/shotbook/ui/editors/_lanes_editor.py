@@ -25,6 +25,14 @@ from shotbook.types import (
 
 from ._base import EditorWidget, EditRejected, esm_source
 from ._document import DraftDocument
+from ._lane_ranges import (
+    merged_range,
+    pruned,
+    pruned_cursor,
+    range_of,
+    set_range,
+    split_range,
+)
 from ._sequence_context import (
     SequenceContext,
     as_mapping,
@@ -116,6 +124,10 @@ class TimeLanesEditor(EditorWidget):
 
     * cells: ``toggle {lane, step}``, ``set_cells {lane, start, stop, value}``,
       ``merge {lane, start, stop}``, ``split {lane, step}``;
+    * rectangular ranges (several lanes × steps ``[start, stop)``, one undoable edit each;
+      without ``lanes``/``start``/``stop`` they act on ``selection``):
+      ``set_range {lanes, start, stop, value}`` (lanes of one kind), ``merge_range``,
+      ``split_range`` (analog lanes: each step of the range becomes its own block);
     * lanes: ``add_lane {name, kind}``, ``remove_lane {name}``, ``rename_lane {name, new}``,
       ``move_lane {name, to}``;
     * steps: ``add_step {index, name, duration}``, ``remove_step {index}``,
@@ -133,6 +145,11 @@ class TimeLanesEditor(EditorWidget):
 
     path = traitlets.Unicode("").tag(sync=True)
     cell_modules = traitlets.Dict().tag(sync=True)
+    selection = traitlets.Dict().tag(sync=True)
+    """The selected range, ``{"lanes": [...], "start": i, "stop": j}`` or ``{}``; set by the
+    grid (click, shift-click, drag, shift+arrows) or by Python; kept within the grid."""
+    cursor = traitlets.Dict().tag(sync=True)
+    """The current cell of keyboard navigation, ``{"lane": name, "step": i}`` or ``{}``."""
 
     def __init__(
         self,
@@ -197,7 +214,25 @@ class TimeLanesEditor(EditorWidget):
             return f"lane/{command.get('name')}"
         if action == "add_lane":
             return "new_lane"
+        if action in ("set_range", "merge_range", "split_range"):
+            return "range"
         return None
+
+    def select(self, lanes: Iterable[str], start: int, stop: int | None = None) -> None:
+        """Select ``lanes`` over steps ``[start, stop)`` (one step when ``stop`` is omitted),
+        as a click and shift-click in the grid do; the current cell moves to its first cell."""
+        cells = range_of(
+            {"lanes": list(lanes), "start": start, "stop": start + 1 if stop is None else stop},
+            self.time_lanes,
+            {},
+        )
+        with self.hold_sync():
+            self.selection = cells.as_dict()
+            self.cursor = {"lane": cells.lanes[0], "step": cells.start}
+
+    def _label_of(self, lane: TimeLane[Any]) -> str | None:
+        extension = lane_extension_of(lane, self._lane_extensions)
+        return extension.label if extension is not None else None
 
     # --- cell actions ---
     def _action_toggle(self, command: dict[str, Any]) -> TimeLanes:
@@ -232,6 +267,27 @@ class TimeLanesEditor(EditorWidget):
         if split == lane and step + 1 < len(lane):
             split = lane.split(step + 1)  # a click on a block's first cell splits after it
         return self.time_lanes.with_lane(name, split)
+
+    # --- range actions (one edit for the whole rectangle) ---
+    def _action_set_range(self, command: dict[str, Any]) -> TimeLanes:
+        cells = range_of(command, self.time_lanes, self.selection)
+        return set_range(
+            self.time_lanes, cells, command.get("value", ""), cell_value, self._label_of
+        )
+
+    def _action_merge_range(self, command: dict[str, Any]) -> TimeLanes:
+        return merged_range(self.time_lanes, range_of(command, self.time_lanes, self.selection))
+
+    def _action_split_range(self, command: dict[str, Any]) -> TimeLanes:
+        return split_range(self.time_lanes, range_of(command, self.time_lanes, self.selection))
+
+    @traitlets.validate("selection")
+    def _valid_selection(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        return pruned(proposal["value"] or {}, self.time_lanes)
+
+    @traitlets.validate("cursor")
+    def _valid_cursor(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        return pruned_cursor(proposal["value"] or {}, self.time_lanes)
 
     # --- lane actions ---
     def _action_add_lane(self, command: dict[str, Any]) -> TimeLanes:
@@ -347,6 +403,8 @@ class TimeLanesEditor(EditorWidget):
 
     def _refresh(self) -> None:
         lanes = self.time_lanes
+        self.selection = pruned(self.selection, lanes)
+        self.cursor = pruned_cursor(self.cursor, lanes)
         problems = []
         cell_problems: dict[tuple[str, int], list[str]] = {}
         step_problems: dict[int, list[str]] = {}
