@@ -14,16 +14,19 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
 from ._errors import StoreLockedError, StoreVersionError
 from ._schema import SCHEMA_VERSION, create_schema, detect_version
+
+if TYPE_CHECKING:
+    from ._shot_locator import ShotLocator
 
 T = TypeVar("T")
 
@@ -34,6 +37,16 @@ _MAX_CONFLICT_RETRIES = 20
 def utc_now() -> datetime:
     """The current time as a naive UTC datetime, as stored in the catalog."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_db_time(moment: datetime) -> datetime:
+    """A timezone-aware datetime as stored in the catalog: naive UTC."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def from_db_time(value: datetime) -> datetime:
+    """A stored (naive UTC) time as a timezone-aware UTC datetime."""
+    return value.replace(tzinfo=UTC)
 
 
 def is_lock_error(error: BaseException) -> bool:
@@ -49,13 +62,43 @@ def lock_holder(error: BaseException) -> str:
 
 
 class Transaction:
-    """An open catalog transaction and the actions to run once it is committed."""
+    """An open catalog transaction: SQL with ``?`` placeholders, and actions run after commit.
 
-    __slots__ = ("_after", "connection")
+    The same small API as ``_sql_catalog.SQLTransaction`` (``execute``, ``one``, ``all``,
+    ``time``), so one session serves every backend.
+    """
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+    __slots__ = ("_after", "catalog", "connection", "touched")
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, catalog: DuckDBCatalog) -> None:
         self.connection = connection
+        self.catalog = catalog
         self._after: list[Callable[[], None]] = []
+        self.touched: set[str] = set()
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        """Run one statement; returns the connection (a cursor)."""
+        return self.connection.execute(sql, parameters)
+
+    def one(self, sql: str, parameters: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """The first row of a query (``None`` when there is none)."""
+        row = self.connection.execute(sql, parameters).fetchone()
+        return None if row is None else tuple(row)
+
+    def all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Every row of a query."""
+        return self.connection.execute(sql, parameters).fetchall()
+
+    def time(self, moment: datetime | None) -> Any:
+        """A timezone-aware datetime as the catalog stores it (naive UTC ``TIMESTAMP``)."""
+        return None if moment is None else to_db_time(moment)
+
+    def touch(self, uuids: Iterable[str]) -> None:
+        """Say that the transaction may change where these sequences are (or whether they are).
+
+        Their shot-folder markers are then moved around the commit (see ``_shot_locator``).
+        """
+        self.touched.update(uuids)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once the transaction is committed (e.g. delete a data folder)."""
@@ -71,11 +114,16 @@ class Transaction:
 class DuckDBCatalog:
     """Opens the catalog at ``path`` for one transaction at a time."""
 
-    def __init__(self, path: Path, lock_timeout: float) -> None:
+    def __init__(self, path: Path, lock_timeout: float, locator: ShotLocator | None = None) -> None:
         self.path = path
         self.lock_timeout = lock_timeout
+        self.locator = locator
         self._checked = False
         self._check_lock = threading.Lock()
+        self._local = threading.local()
+
+    from_db_time = staticmethod(from_db_time)
+    """A stored time as a timezone-aware UTC datetime."""
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """Open the catalog file, waiting at most ``lock_timeout`` for another process."""
@@ -129,20 +177,25 @@ class DuckDBCatalog:
                 raise version_error(self.path, version)
             self._checked = True
 
-    def run(self, action: Callable[[Transaction], T]) -> T:
+    def run(self, action: Callable[[Transaction], T], *, write: bool = True) -> T:
         """Run ``action`` in one transaction; retry it if another thread's edit conflicted.
 
         Threads of one process share the database: two transactions editing the same row
         (or inserting the same key) conflict, and the later one runs again from the start.
+        Inside :meth:`hold` (same thread) the action joins the held transaction. ``write``
+        is accepted for the catalogs' common API: a DuckDB transaction is the same either way.
         """
+        held: Transaction | None = getattr(self._local, "held", None)
+        if held is not None:
+            return action(held)
         for attempt in range(_MAX_CONFLICT_RETRIES):
             with self.connection() as connection:
                 self.ensure_current(connection)
                 connection.begin()
-                transaction = Transaction(connection)
+                transaction = Transaction(connection, self)
                 try:
                     result = action(transaction)
-                    connection.commit()
+                    self.commit(connection, transaction)
                 except (duckdb.TransactionException, duckdb.ConstraintException):
                     # another thread of this process committed a conflicting edit first:
                     # run the action again on the new state (it re-checks everything)
@@ -157,6 +210,39 @@ class DuckDBCatalog:
             transaction.run_after_commit()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextmanager
+    def hold(self) -> Iterator[Transaction]:
+        """One transaction for a whole block (no automatic retry: a block runs once).
+
+        The catalog is held for the whole block, so other processes wait. Calls made in the
+        block on this thread (``run``, a nested ``hold``) join it; an error rolls it back.
+        """
+        held: Transaction | None = getattr(self._local, "held", None)
+        if held is not None:
+            yield held
+            return
+        with self.connection() as connection:
+            self.ensure_current(connection)
+            connection.begin()
+            transaction = Transaction(connection, self)
+            self._local.held = transaction
+            try:
+                yield transaction
+                self.commit(connection, transaction)
+            except BaseException:
+                _rollback(connection)
+                raise
+            finally:
+                self._local.held = None
+        transaction.run_after_commit()
+
+    def commit(self, connection: duckdb.DuckDBPyConnection, transaction: Transaction) -> None:
+        """Commit; through the shot locator when the transaction touched sequences."""
+        if transaction.touched and self.locator is not None:
+            self.locator.commit(connection, transaction.touched, connection.commit)
+        else:
+            connection.commit()
 
 
 def _rollback(connection: duckdb.DuckDBPyConnection) -> None:
@@ -183,8 +269,10 @@ def version_error(path: Path, version: int) -> StoreVersionError:
 __all__ = [
     "DuckDBCatalog",
     "Transaction",
+    "from_db_time",
     "is_lock_error",
     "lock_holder",
+    "to_db_time",
     "utc_now",
     "version_error",
 ]

@@ -18,12 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shotbook.types._paths import PureSequencePath, as_path
+
 from ._config import DuckDBConfig
 from ._duckdb_catalog import DuckDBCatalog, utc_now, version_error
 from ._duckdb_session import DuckDBSession, remove_folder
 from ._errors import StorageError
 from ._migrations import migrate
 from ._schema import SCHEMA_VERSION, create_schema, detect_version
+from ._shot_locator import ShotLocator
 
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol
@@ -40,7 +43,10 @@ class DuckDBStorageManager:
     def __init__(self, serializer: SerializerProtocol, config: DuckDBConfig | None = None) -> None:
         self.serializer = serializer
         self.config = config if config is not None else DuckDBConfig()
-        self._catalog = DuckDBCatalog(self.config.catalog_path, self.config.lock_timeout)
+        self._locator = ShotLocator(self.config.root, self.config.sequences_folder)
+        self._catalog = DuckDBCatalog(
+            self.config.catalog_path, self.config.lock_timeout, self._locator
+        )
         self._closed = False
 
     @property
@@ -55,6 +61,23 @@ class DuckDBStorageManager:
             raise StorageError(self.config.root, "this storage manager is closed")
         self.config.root.mkdir(parents=True, exist_ok=True)
         yield DuckDBSession(self, self._catalog)
+
+    def locate_shots(self, path: PureSequencePath | str) -> Path | None:
+        """The shot folder of the sequence at ``path``, found without opening the catalog.
+
+        Guarantee: a folder is returned only when, at the moment of the call, the catalog
+        puts the sequence at ``path`` and that folder holds its shots (the folder's marker,
+        written after each commit while the catalog is held and removed before any commit
+        that could move, delete or reset the sequence, says so). ``None`` when the sidecar
+        cannot vouch for it: no sequence there, a folder, a sequence that never started
+        (no shot folder yet), a store written before the sidecar existed (until the next
+        commit that moves sequences, or :meth:`upgrade`, builds it), or a commit cut off
+        by a crash. On ``None`` open a session as usual; the answer is never a wrong folder.
+        Costs a ``stat`` and one small file read (the index is re-read only when it changed).
+        """
+        if self._closed:
+            raise StorageError(self.config.root, "this storage manager is closed")
+        return self._locator.locate(str(as_path(path)))
 
     def close(self) -> None:
         """Forget the store; later sessions are refused (nothing is held between calls)."""
@@ -75,8 +98,10 @@ class DuckDBStorageManager:
                 connection.begin()
                 create_schema(connection, utc_now())
                 connection.commit()
-                return None
+                return None  # the shot locator's files come with the first sequence
             if version == SCHEMA_VERSION:
+                if not self._locator.has_index():
+                    self._locator.rebuild(connection)
                 return None
             if version > SCHEMA_VERSION:
                 raise version_error(catalog, version)
@@ -100,6 +125,7 @@ class DuckDBStorageManager:
             except BaseException:
                 connection.rollback()
                 raise
+            self._locator.rebuild(connection)
         return str(backup)
 
     def collect_garbage(self) -> list[Path]:

@@ -70,6 +70,9 @@ class SQLTransaction:
         """Run ``action`` once the transaction is committed."""
         self._after.append(action)
 
+    def touch(self, uuids: Iterable[str]) -> None:
+        """Nothing to do: the shots live in the same database (see ``CatalogTransaction``)."""
+
     def run_after_commit(self) -> None:
         """Run the actions registered with :meth:`after_commit`, in order."""
         actions, self._after = self._after, []

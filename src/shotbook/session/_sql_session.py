@@ -1,143 +1,42 @@
-"""A session on a SQL store (SQLite or PostgreSQL): every call is one short transaction.
+"""The session of the SQL stores (SQLite, PostgreSQL): catalog and shots in one database.
 
-The same code serves both databases: SQL is written with ``?`` placeholders and only
-portable constructs; :class:`~._sql_catalog.SQLCatalog` subclasses translate placeholders,
-times and locking. The shots are in the same database (see :mod:`._sql_shots`), so they are
-deleted, reset and moved in the same transactions as the catalog rows.
+The session is the one of every backend (:mod:`._catalog_session`); the shots are rows of
+the same database (see :mod:`._sql_shots`), so :class:`SQLShotStorage` deletes them in the
+same transactions as the catalog rows, and a sequence's shots follow it when it moves.
 """
 
 from __future__ import annotations
 
 import builtins
-import functools
-import uuid as uuid_module
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from shotbook.types._paths import PureSequencePath, as_path
 
-from ._errors import (
-    PathExistsError,
-    PathHasChildrenError,
-    PathIsNotSequenceError,
-    PathIsSequenceError,
-    PathNotFoundError,
-    SequenceNotEditableError,
-    ShotNotFoundError,
-    StorageError,
+from ._catalog_session import (
+    CatalogDeviceConfigurations,
+    CatalogPathHierarchy,
+    CatalogSequenceCollection,
+    CatalogSession,
+    CatalogTransaction,
+    _kind,
+    _sequence_row,
 )
-from ._interfaces import PathLike, RunningSequence, RunOwner, SequenceStats, ShotWriter
-from ._sequence import Sequence, Shot, ShotContent
-from ._sql_catalog import SQLTransaction, utc_now
+from ._errors import PathNotFoundError
+from ._interfaces import PathLike, SequenceStats, ShotWriter
+from ._sequence import ShotContent
 from ._states import State
 
 if TYPE_CHECKING:
     import polars
 
-    from shotbook.types import ParameterNamespace, StepsConfiguration, TimeLanes
-
     from ._sql_manager import SQLStorageManager
 
-T = TypeVar("T")
-
-_ACTIVE = (State.PREPARING.value, State.RUNNING.value)
 _SHOT_TABLES = ("shots", "shot_values", "shot_arrays", "shot_columns")
-_STATS_COLUMNS = (
-    "path, uuid, state, expected_shots, "
-    "CASE WHEN state IN ('preparing', 'running') THEN "
-    "(SELECT count(*) FROM shots WHERE shots.sequence_id = sequences.uuid) "
-    "ELSE number_of_shots END, "
-    "created, started, stopped, owner_host, owner_pid, owner_user, heartbeat, ran_by, host, "
-    "shotbook_version"
-)
 
 
-@functools.lru_cache(maxsize=65536)
-def _stored_path(text: str) -> PureSequencePath:
-    """A path read from the store (parsed once, then cached: listing 2,000 stays fast)."""
-    return PureSequencePath(text)
-
-
-def _subtree(path: PureSequencePath) -> tuple[str, list[Any]]:
-    """A SQL condition matching ``path`` and everything under it."""
-    if path.is_root():
-        return "1 = 1", []
-    prefix = f"{path}/"
-    return "(path = ? OR substr(path, 1, ?) = ?)", [str(path), len(prefix), prefix]
-
-
-def _kind(tx: SQLTransaction, path: PureSequencePath) -> str | None:
-    """``"folder"``, ``"sequence"`` or ``None`` when nothing is at ``path``."""
-    if path.is_root():
-        return "folder"
-    row = tx.one(
-        "SELECT s.uuid FROM paths p LEFT JOIN sequences s ON s.path = p.path WHERE p.path = ?",
-        [str(path)],
-    )
-    if row is None:
-        return None
-    return "folder" if row[0] is None else "sequence"
-
-
-def _require_folder(tx: SQLTransaction, path: PureSequencePath) -> None:
-    kind = _kind(tx, path)
-    if kind is None:
-        raise PathNotFoundError(path, "no folder or sequence at this path")
-    if kind == "sequence":
-        raise PathIsSequenceError(path, "it is a sequence, not a folder")
-
-
-def _create_folders(
-    tx: SQLTransaction,
-    path: PureSequencePath,
-    now: datetime,
-    target: PureSequencePath | None = None,
-) -> list[PureSequencePath]:
-    """Create ``path`` and its missing parents as folders; return those created, top first."""
-    target = path if target is None else target
-    if path.is_root():
-        return []
-    chain = [*reversed([p for p in path.ancestors() if not p.is_root()]), path]
-    placeholders = ", ".join("?" for _ in chain)
-    rows = tx.all(
-        "SELECT p.path, s.uuid FROM paths p LEFT JOIN sequences s "
-        f"ON s.path = p.path WHERE p.path IN ({placeholders})",
-        [str(p) for p in chain],
-    )
-    existing = {text: uuid is not None for text, uuid in rows}
-    created: list[PureSequencePath] = []
-    for node in chain:
-        is_sequence = existing.get(str(node))
-        if is_sequence is None:
-            tx.execute(
-                "INSERT INTO paths VALUES (?, ?, ?)", [str(node), str(node.parent), tx.time(now)]
-            )
-            created.append(node)
-        elif is_sequence:
-            if node == target:
-                raise PathIsSequenceError(target, "a sequence is already at this path")
-            raise PathIsSequenceError(
-                target, f"it would go under {node}, which is a sequence, not a folder"
-            )
-    return created
-
-
-def _sequence_row(
-    tx: SQLTransaction, path: PureSequencePath, extra: str = ""
-) -> tuple[str, State, tuple[Any, ...]]:
-    """The uuid and state of the sequence at ``path`` (and ``extra`` columns)."""
-    columns = "uuid, state" + (f", {extra}" if extra else "")
-    row = tx.one(f"SELECT {columns} FROM sequences WHERE path = ?", [str(path)])
-    if row is None:
-        if _kind(tx, path) is None:
-            raise PathNotFoundError(path, "no sequence at this path")
-        raise PathIsNotSequenceError(path, "it is a folder, not a sequence")
-    return str(row[0]), State(row[1]), tuple(row[2:])
-
-
-def delete_shot_rows(tx: SQLTransaction, sequence_ids: Iterable[str]) -> None:
+def delete_shot_rows(tx: CatalogTransaction, sequence_ids: Iterable[str]) -> None:
     """Delete every shot of these sequences (inside the caller's transaction)."""
     ids = list(sequence_ids)
     for start in range(0, len(ids), 500):
@@ -147,98 +46,76 @@ def delete_shot_rows(tx: SQLTransaction, sequence_ids: Iterable[str]) -> None:
             tx.execute(f"DELETE FROM {table} WHERE sequence_id IN ({placeholders})", chunk)
 
 
-class SQLPathHierarchy:
-    """The folder tree, stored in the ``paths`` table."""
+class SQLShotStorage:
+    """Shots in the ``shots``, ``shot_values``, ``shot_arrays`` and ``shot_columns`` tables."""
 
-    def __init__(self, session: SQLSession) -> None:
-        self._session = session
+    stats_count = (
+        "CASE WHEN state IN ('preparing', 'running') THEN "
+        "(SELECT count(*) FROM shots WHERE shots.sequence_id = sequences.uuid) "
+        "ELSE number_of_shots END"
+    )
 
-    def exists(self, path: PathLike) -> bool:
-        """Whether a folder or a sequence is at ``path`` (the root always exists)."""
-        path = as_path(path)
-        if path.is_root():
-            return True
-        return self._session._read(lambda tx: _kind(tx, path) is not None)
+    def __init__(self, manager: SQLStorageManager) -> None:
+        self._manager = manager
 
-    def create(self, path: PathLike) -> list[PureSequencePath]:
-        """Create the folder ``path`` and its missing parents; return those created, top first.
+    def shot_count(self, state: State, uuid: str, stored: Any) -> int:
+        """The count of the stats query (counted in it for a sequence being run)."""
+        return 0 if stored is None else int(stored)
 
-        >>> session.paths.create("/calibrations/mot")   # doctest: +SKIP
-        [PureSequencePath('/calibrations'), PureSequencePath('/calibrations/mot')]
+    def count_in(self, tx: CatalogTransaction, uuid: str) -> int:
+        """The shot rows of the sequence, counted in ``tx``."""
+        row = tx.one("SELECT count(*) FROM shots WHERE sequence_id = ?", [uuid])
+        return 0 if row is None else int(row[0])
+
+    def delete(self, tx: CatalogTransaction, uuids: Sequence[str]) -> None:
+        """Delete the shot rows in ``tx``."""
+        delete_shot_rows(tx, uuids)
+
+    def before_start(self, tx: CatalogTransaction, uuid: str) -> None:
+        """Nothing to prepare: shot rows need no place."""
+
+    def writer(self, uuid: str, path: PureSequencePath) -> ShotWriter:
+        """A writer on its own connection."""
+        return self._manager.shot_writer(uuid, path)
+
+    def indices(self, uuid: str) -> builtins.list[int]:
+        """The indices of the stored shots."""
+        return self._manager.shots.indices(uuid)
+
+    def has_frame(self, state: State, uuid: str) -> bool:
+        """Whether the sequence has a frame of shots, as with the other backends.
+
+        A sequence being run has one, even while empty; one that never wrote a shot (a
+        DRAFT, or stopped while PREPARING) has none: an empty frame without columns.
         """
-        path = as_path(path)
-        return self._session._write(lambda tx: _create_folders(tx, path, utc_now()))
+        if state is State.RUNNING:
+            return True
+        if state is State.DRAFT or state is State.PREPARING:
+            return False
+        return bool(self._manager.shots.indices(uuid))
 
-    def delete(self, path: PathLike, delete_sequences: bool = False) -> None:
-        """Delete a folder and everything under it, or a sequence, with their shots."""
-        path = as_path(path)
-        if path.is_root():
-            raise StorageError(path, "the root folder cannot be deleted; delete its children")
-        self._session._write(lambda tx: self._delete(tx, path, delete_sequences))
+    def loader(self, uuid: str) -> Callable[[int], ShotContent | None]:
+        """Reads one shot by index."""
+        shots = self._manager.shots
+        return lambda index: shots.read_shot(uuid, index)
 
-    @staticmethod
-    def _delete(tx: SQLTransaction, path: PureSequencePath, delete_sequences: bool) -> None:
-        kind = _kind(tx, path)
-        if kind is None:
-            raise PathNotFoundError(path, "nothing to delete: no folder or sequence at this path")
-        condition, arguments = _subtree(path)
-        sequences = sorted(
-            tx.all(f"SELECT path, uuid, state FROM sequences WHERE {condition}", arguments)
-        )
-        if sequences and not delete_sequences:
-            if kind == "sequence":
-                raise PathIsSequenceError(
-                    path, "it is a sequence: pass delete_sequences=True to delete it and its shots"
-                )
-            names = ", ".join(row[0] for row in sequences[:3])
-            more = f" and {len(sequences) - 3} more" if len(sequences) > 3 else ""
-            raise PathHasChildrenError(
-                path,
-                f"the folder holds {len(sequences)} sequence(s) ({names}{more}): pass "
-                "delete_sequences=True to delete them with their shots",
-            )
-        running = [row[0] for row in sequences if row[2] in _ACTIVE]
-        if running:
-            raise SequenceNotEditableError(
-                path,
-                f"{', '.join(running[:3])} is being run and cannot be deleted; interrupt it first",
-            )
-        delete_shot_rows(tx, [row[1] for row in sequences])
-        tx.execute(f"DELETE FROM sequences WHERE {condition}", arguments)
-        tx.execute(f"DELETE FROM paths WHERE {condition}", arguments)
+    def scan(self, uuid: str) -> polars.LazyFrame:
+        """A lazy frame over the shot rows."""
+        return self._manager.shots.scan(uuid)
 
-    def children(self, path: PathLike) -> set[PureSequencePath]:
-        """The folders and sequences directly under the folder ``path``."""
-        path = as_path(path)
+    def read(self, uuid: str) -> polars.DataFrame:
+        """The shot rows as a frame."""
+        return self._manager.shots.read_polars(uuid)
 
-        def action(tx: SQLTransaction) -> list[str]:
-            _require_folder(tx, path)
-            return [
-                row[0] for row in tx.all("SELECT path FROM paths WHERE parent = ?", [str(path)])
-            ]
 
-        return {_stored_path(text) for text in self._session._read(action)}
-
-    def creation_date(self, path: PathLike) -> datetime:
-        """When ``path`` was created (UTC); for the root, when the store was created."""
-        path = as_path(path)
-
-        def action(tx: SQLTransaction) -> datetime:
-            if path.is_root():
-                row = tx.one("SELECT min(store_created) FROM schema_version")
-            else:
-                row = tx.one("SELECT created FROM paths WHERE path = ?", [str(path)])
-            if row is None or row[0] is None:
-                raise PathNotFoundError(path, "no folder or sequence at this path")
-            return tx.catalog.from_db_time(row[0])
-
-        return self._session._read(action)
+class SQLPathHierarchy(CatalogPathHierarchy):
+    """The folder tree, stored in the ``paths`` table."""
 
     def set_creation_date(self, path: PathLike, created: datetime) -> None:
         """Record another creation date (used when copying a store)."""
         path = as_path(path)
 
-        def action(tx: SQLTransaction) -> None:
+        def action(tx: CatalogTransaction) -> None:
             if _kind(tx, path) is None:
                 raise PathNotFoundError(path, "no folder or sequence at this path")
             tx.execute("UPDATE paths SET created = ? WHERE path = ?", [tx.time(created), str(path)])
@@ -248,482 +125,9 @@ class SQLPathHierarchy:
 
         self._session._write(action)
 
-    def move(self, source: PathLike, destination: PathLike) -> None:
-        """Rename or move a folder (with its content) or a sequence; its shots follow."""
-        source = as_path(source)
-        destination = as_path(destination)
-        if source.is_root():
-            raise StorageError(source, "the root folder cannot be moved")
-        if destination.is_relative_to(source):
-            raise StorageError(source, f"cannot move a folder into itself (to {destination})")
-        self._session._write(lambda tx: self._move(tx, source, destination))
 
-    @staticmethod
-    def _move(tx: SQLTransaction, source: PureSequencePath, destination: PureSequencePath) -> None:
-        if _kind(tx, source) is None:
-            raise PathNotFoundError(source, "nothing to move: no folder or sequence at this path")
-        if destination.is_root() or _kind(tx, destination) is not None:
-            raise PathExistsError(
-                destination,
-                f"cannot move {source} here: something is already at this path; "
-                "choose another name or delete it first",
-            )
-        parent = destination.parent
-        assert parent is not None
-        _create_folders(tx, parent, utc_now(), destination)
-        old, new, start = str(source), str(destination), len(str(source)) + 1
-        condition, arguments = _subtree(source)
-        tx.execute(
-            "UPDATE paths SET parent = CASE WHEN path = ? THEN CAST(? AS TEXT) "
-            "ELSE CAST(? AS TEXT) || substr(parent, ?) END, "
-            f"path = CAST(? AS TEXT) || substr(path, ?) WHERE {condition}",
-            [old, str(parent), new, start, new, start, *arguments],
-        )
-        tx.execute(
-            f"UPDATE sequences SET path = CAST(? AS TEXT) || substr(path, ?) WHERE {condition}",
-            [new, start, *arguments],
-        )
-
-    def all_paths(self) -> set[PureSequencePath]:
-        """Every folder and sequence of the store (the root excluded)."""
-        rows = self._session._read(lambda tx: tx.all("SELECT path FROM paths"))
-        return {_stored_path(row[0]) for row in rows}
-
-
-class SQLSequenceCollection:
+class SQLSequenceCollection(CatalogSequenceCollection):
     """The sequences, in the ``sequences`` table; their shots in the shot tables."""
-
-    def __init__(self, session: SQLSession) -> None:
-        self._session = session
-
-    @property
-    def _manager(self) -> SQLStorageManager:
-        return self._session._manager
-
-    def _dumps(self, value: Any) -> str:
-        return self._manager.serializer.dumps(value)
-
-    def _loads(self, text: str) -> Any:
-        return self._manager.serializer.loads(text)
-
-    # --- content ---------------------------------------------------------------------------
-
-    def is_sequence(self, path: PathLike) -> bool:
-        """Whether ``path`` is a sequence (``False`` for a folder)."""
-        path = as_path(path)
-
-        def action(tx: SQLTransaction) -> bool:
-            kind = _kind(tx, path)
-            if kind is None:
-                raise PathNotFoundError(path, "no folder or sequence at this path")
-            return kind == "sequence"
-
-        return self._session._read(action)
-
-    def create(
-        self, path: PathLike, iteration: StepsConfiguration, time_lanes: TimeLanes
-    ) -> Sequence:
-        """Create a DRAFT sequence at ``path``; missing parent folders are created."""
-        path = as_path(path)
-        if path.is_root():
-            raise PathExistsError(path, "the root is a folder: give the sequence a name")
-        iteration_text = self._dumps(iteration)
-        lanes_text = self._dumps(time_lanes)
-
-        def action(tx: SQLTransaction) -> None:
-            kind = _kind(tx, path)
-            if kind is not None:
-                raise PathExistsError(
-                    path, f"a {kind} is already at this path; choose another name"
-                )
-            now = tx.time(utc_now())
-            parent = path.parent
-            assert parent is not None
-            _create_folders(tx, parent, utc_now(), path)
-            tx.execute("INSERT INTO paths VALUES (?, ?, ?)", [str(path), str(parent), now])
-            tx.execute(
-                "INSERT INTO sequences (uuid, path, state, iteration, time_lanes, notes, created) "
-                "VALUES (?, ?, ?, ?, ?, '', ?)",
-                [
-                    str(uuid_module.uuid4()),
-                    str(path),
-                    State.DRAFT.value,
-                    iteration_text,
-                    lanes_text,
-                    now,
-                ],
-            )
-
-        self._session._write(action)
-        return Sequence(path, self._manager)
-
-    def _get_column(self, path: PathLike, column: str) -> Any:
-        path = as_path(path)
-        _, _, (value,) = self._session._read(lambda tx: _sequence_row(tx, path, column))
-        return value
-
-    def _set_if_draft(self, path: PathLike, column: str, value: Any, what: str) -> None:
-        path = as_path(path)
-        text = self._dumps(value)
-
-        def action(tx: SQLTransaction) -> None:
-            _, state, _ = _sequence_row(tx, path)
-            if not state.is_editable():
-                raise SequenceNotEditableError(
-                    path,
-                    f"its {what} cannot be changed: it is {state}, only a DRAFT can be "
-                    "edited; reset it to draft or duplicate it",
-                )
-            tx.execute(f"UPDATE sequences SET {column} = ? WHERE path = ?", [text, str(path)])
-
-        self._session._write(action)
-
-    def get_iteration(self, path: PathLike) -> StepsConfiguration:
-        """The scan of the sequence."""
-        return self._loads(self._get_column(path, "iteration"))
-
-    def set_iteration(self, path: PathLike, iteration: StepsConfiguration) -> None:
-        """Replace the scan (DRAFT only)."""
-        self._set_if_draft(path, "iteration", iteration, "scan")
-
-    def get_time_lanes(self, path: PathLike) -> TimeLanes:
-        """The time lanes of the sequence."""
-        return self._loads(self._get_column(path, "time_lanes"))
-
-    def set_time_lanes(self, path: PathLike, time_lanes: TimeLanes) -> None:
-        """Replace the time lanes (DRAFT only)."""
-        self._set_if_draft(path, "time_lanes", time_lanes, "time lanes")
-
-    def get_notes(self, path: PathLike) -> str:
-        """The free-text notes of the sequence."""
-        return str(self._get_column(path, "notes"))
-
-    def set_notes(self, path: PathLike, notes: str) -> None:
-        """Replace the notes (allowed in any state)."""
-        path = as_path(path)
-        if not isinstance(notes, str):
-            raise TypeError(f"notes of {path} are a str, got {type(notes).__name__}")
-
-        def action(tx: SQLTransaction) -> None:
-            _sequence_row(tx, path)
-            tx.execute("UPDATE sequences SET notes = ? WHERE path = ?", [notes, str(path)])
-
-        self._session._write(action)
-
-    def get_traceback(self, path: PathLike) -> str | None:
-        """The traceback stored when the sequence crashed, else ``None``."""
-        value = self._get_column(path, "traceback")
-        return None if value is None else str(value)
-
-    def get_global_parameters(self, path: PathLike) -> ParameterNamespace | None:
-        """The globals snapshot taken at prepare (``None`` for a DRAFT)."""
-        text = self._get_column(path, "global_parameters")
-        return None if text is None else self._loads(text)
-
-    def get_device_configurations(self, path: PathLike) -> dict[str, Any] | None:
-        """The device configurations snapshot taken at prepare (``None`` for a DRAFT)."""
-        text = self._get_column(path, "device_configurations")
-        return None if text is None else dict(self._loads(text))
-
-    def duplicate(self, source: PathLike, destination: PathLike) -> Sequence:
-        """A new DRAFT at ``destination`` with the scan, time lanes and notes of ``source``."""
-        source = as_path(source)
-        destination = as_path(destination)
-        if destination.is_root():
-            raise PathExistsError(destination, "the root is a folder: give the copy a name")
-
-        def action(tx: SQLTransaction) -> None:
-            _sequence_row(tx, source)
-            kind = _kind(tx, destination)
-            if kind is not None:
-                raise PathExistsError(
-                    destination,
-                    f"cannot duplicate {source} here: a {kind} is already at this path",
-                )
-            now = utc_now()
-            parent = destination.parent
-            assert parent is not None
-            _create_folders(tx, parent, now, destination)
-            tx.execute(
-                "INSERT INTO paths VALUES (?, ?, ?)", [str(destination), str(parent), tx.time(now)]
-            )
-            tx.execute(
-                "INSERT INTO sequences (uuid, path, state, iteration, time_lanes, notes, created) "
-                "SELECT ?, ?, ?, iteration, time_lanes, notes, ? FROM sequences WHERE path = ?",
-                [
-                    str(uuid_module.uuid4()),
-                    str(destination),
-                    State.DRAFT.value,
-                    tx.time(now),
-                    str(source),
-                ],
-            )
-
-        self._session._write(action)
-        return Sequence(destination, self._manager)
-
-    # --- stats -------------------------------------------------------------------------------
-
-    def _stats_from_rows(
-        self, tx: SQLTransaction, rows: Iterable[tuple[Any, ...]]
-    ) -> builtins.list[SequenceStats]:
-        time = tx.catalog.from_db_time
-        out = []
-        for (
-            text, _uuid, state_text, expected, count, created, started, stopped,
-            owner_host, owner_pid, owner_user, heartbeat, ran_by, host, version,
-        ) in rows:  # fmt: skip
-            state = State(state_text)
-            owner = (
-                RunOwner(owner_host, int(owner_pid), owner_user)
-                if owner_host is not None and owner_pid is not None
-                else None
-            )
-            out.append(
-                SequenceStats(
-                    path=_stored_path(text),
-                    state=state,
-                    number_of_shots=0 if state is State.DRAFT or count is None else int(count),
-                    expected_number_of_shots=None if expected is None else int(expected),
-                    created=time(created),
-                    start_time=None if started is None else time(started),
-                    stop_time=None if stopped is None else time(stopped),
-                    owner=owner,
-                    last_heartbeat=None if heartbeat is None else time(heartbeat),
-                    ran_by=ran_by,
-                    host=host,
-                    shotbook_version=version,
-                )
-            )
-        return out
-
-    def get_state(self, path: PathLike) -> State:
-        """The state of the sequence."""
-        path = as_path(path)
-        return self._session._read(lambda tx: _sequence_row(tx, path))[1]
-
-    def get_stats(self, path: PathLike) -> SequenceStats:
-        """State, shot counts, times and run information of one sequence."""
-        path = as_path(path)
-
-        def action(tx: SQLTransaction) -> SequenceStats:
-            _sequence_row(tx, path)
-            rows = tx.all(f"SELECT {_STATS_COLUMNS} FROM sequences WHERE path = ?", [str(path)])
-            return self._stats_from_rows(tx, rows)[0]
-
-        return self._session._read(action)
-
-    def list(
-        self, under: PathLike = "/", *, states: Iterable[State] | None = None
-    ) -> builtins.list[SequenceStats]:
-        """Stats of every sequence under the folder ``under`` (any depth), sorted by path.
-
-        One query whatever the number of sequences; only sequences being run have their
-        shots counted (the others have the count recorded when their run ended).
-        """
-        under = as_path(under)
-        wanted = None if states is None else [State(s).value for s in states]
-
-        def action(tx: SQLTransaction) -> builtins.list[SequenceStats]:
-            if not under.is_root():
-                _require_folder(tx, under)
-            condition, arguments = _subtree(under)
-            if wanted is not None:
-                if not wanted:
-                    return []
-                condition += f" AND state IN ({', '.join('?' for _ in wanted)})"
-                arguments.extend(wanted)
-            rows = tx.all(f"SELECT {_STATS_COLUMNS} FROM sequences WHERE {condition}", arguments)
-            return self._stats_from_rows(tx, rows)
-
-        stats = self._session._read(action)
-        stats.sort(key=lambda s: s.path.parts)
-        return stats
-
-    def all_sequences(self) -> builtins.list[SequenceStats]:
-        """Stats of every sequence of the store, sorted by path."""
-        return self.list("/")
-
-    # --- life cycle --------------------------------------------------------------------------
-
-    def prepare(
-        self,
-        path: PathLike,
-        global_parameters: ParameterNamespace,
-        device_configurations: Mapping[str, Any],
-        owner: RunOwner,
-        expected_number_of_shots: int | None,
-        *,
-        ran_by: str | None = None,
-        host: str | None = None,
-    ) -> None:
-        """DRAFT → PREPARING: snapshot the globals and device configurations, record the run.
-
-        ``ran_by`` and ``host`` (who asked for the run, from where) default to the owner's.
-        Two processes preparing the same sequence at once: one wins, the other gets
-        :class:`InvalidStateTransitionError`.
-        """
-        from shotbook import __version__
-
-        path = as_path(path)
-        globals_text = self._dumps(global_parameters)
-        devices_text = self._dumps(dict(device_configurations))
-        if expected_number_of_shots is not None and (
-            isinstance(expected_number_of_shots, bool)
-            or not isinstance(expected_number_of_shots, int)
-            or expected_number_of_shots < 0
-        ):
-            raise ValueError(
-                f"{path}: expected_number_of_shots is an int >= 0 or None, "
-                f"got {expected_number_of_shots!r}"
-            )
-
-        def action(tx: SQLTransaction) -> None:
-            _, state, _ = _sequence_row(tx, path)
-            from ._states import check_transition
-
-            check_transition(path, state, State.PREPARING)
-            now = tx.time(utc_now())
-            tx.execute(
-                "UPDATE sequences SET state = ?, global_parameters = ?, "
-                "device_configurations = ?, owner_host = ?, owner_pid = ?, owner_user = ?, "
-                "heartbeat = ?, ran_by = ?, host = ?, shotbook_version = ?, started = ?, "
-                "stopped = NULL, expected_shots = ?, number_of_shots = NULL, traceback = NULL "
-                "WHERE path = ?",
-                [
-                    State.PREPARING.value,
-                    globals_text,
-                    devices_text,
-                    owner.host,
-                    owner.pid,
-                    owner.user,
-                    now,
-                    ran_by if ran_by is not None else owner.user,
-                    host if host is not None else owner.host,
-                    __version__,
-                    now,
-                    expected_number_of_shots,
-                    str(path),
-                ],
-            )
-
-        self._session._write(action)
-
-    def start(self, path: PathLike) -> ShotWriter:
-        """PREPARING → RUNNING; return the writer of the shots (it never reads the catalog)."""
-        from ._states import check_transition
-
-        path = as_path(path)
-
-        def action(tx: SQLTransaction) -> str:
-            uuid, state, _ = _sequence_row(tx, path)
-            check_transition(path, state, State.RUNNING)
-            tx.execute(
-                "UPDATE sequences SET state = ?, heartbeat = ? WHERE path = ?",
-                [State.RUNNING.value, tx.time(utc_now()), str(path)],
-            )
-            return uuid
-
-        uuid = self._session._write(action)
-        return self._manager.shot_writer(uuid, path)
-
-    def _end(self, path: PathLike, state: State, traceback: str | None = None) -> None:
-        from ._states import check_transition
-
-        path = as_path(path)
-
-        def action(tx: SQLTransaction) -> None:
-            uuid, current, _ = _sequence_row(tx, path)
-            check_transition(path, current, state)
-            row = tx.one("SELECT count(*) FROM shots WHERE sequence_id = ?", [uuid])
-            count = 0 if row is None else int(row[0])
-            tx.execute(
-                "UPDATE sequences SET state = ?, stopped = ?, number_of_shots = ?, "
-                "traceback = ? WHERE path = ?",
-                [state.value, tx.time(utc_now()), count, traceback, str(path)],
-            )
-
-        self._session._write(action)
-
-    def finish(self, path: PathLike) -> None:
-        """RUNNING → FINISHED; records the number of shots (close the shot writer first)."""
-        self._end(path, State.FINISHED)
-
-    def interrupt(self, path: PathLike) -> None:
-        """PREPARING | RUNNING → INTERRUPTED; the shots written so far are kept."""
-        self._end(path, State.INTERRUPTED)
-
-    def crash(self, path: PathLike, traceback: str) -> None:
-        """PREPARING | RUNNING → CRASHED, keeping ``traceback``; written shots are kept."""
-        if not isinstance(traceback, str):
-            raise TypeError(f"{path}: the traceback is a str, got {type(traceback).__name__}")
-        self._end(path, State.CRASHED, traceback)
-
-    def reset_to_draft(self, path: PathLike) -> None:
-        """FINISHED | INTERRUPTED | CRASHED → DRAFT; deletes the shots, snapshots and run info.
-
-        The shots are deleted in the same transaction, and the sequence gets a new id, so a
-        writer left over from the old run can never add shots to the new one.
-        """
-        from ._states import check_transition
-
-        path = as_path(path)
-
-        def action(tx: SQLTransaction) -> None:
-            uuid, state, _ = _sequence_row(tx, path)
-            check_transition(path, state, State.DRAFT)
-            delete_shot_rows(tx, [uuid])
-            tx.execute(
-                "UPDATE sequences SET uuid = ?, state = ?, global_parameters = NULL, "
-                "device_configurations = NULL, owner_host = NULL, owner_pid = NULL, "
-                "owner_user = NULL, heartbeat = NULL, ran_by = NULL, host = NULL, "
-                "shotbook_version = NULL, started = NULL, stopped = NULL, "
-                "expected_shots = NULL, number_of_shots = NULL, traceback = NULL "
-                "WHERE path = ?",
-                [str(uuid_module.uuid4()), State.DRAFT.value, str(path)],
-            )
-
-        self._session._write(action)
-
-    def heartbeat(self, path: PathLike) -> datetime:
-        """Record that the owner of the run is alive; returns the time stored (UTC)."""
-        path = as_path(path)
-
-        def action(tx: SQLTransaction) -> datetime:
-            _, state, _ = _sequence_row(tx, path)
-            if not state.is_active():
-                raise StorageError(
-                    path, f"no heartbeat for a sequence that is {state}: it is not being run"
-                )
-            stored = tx.time(utc_now())
-            tx.execute("UPDATE sequences SET heartbeat = ? WHERE path = ?", [stored, str(path)])
-            return tx.catalog.from_db_time(stored)
-
-        return self._session._write(action)
-
-    def running_sequences(self) -> builtins.list[RunningSequence]:
-        """Sequences in PREPARING or RUNNING with their owner and last heartbeat."""
-
-        def action(tx: SQLTransaction) -> builtins.list[RunningSequence]:
-            rows = tx.all(
-                "SELECT path, owner_host, owner_pid, owner_user, heartbeat FROM sequences "
-                "WHERE state IN (?, ?)",
-                list(_ACTIVE),
-            )
-            return [
-                RunningSequence(
-                    _stored_path(text),
-                    RunOwner(host, int(pid), user)
-                    if host is not None and pid is not None
-                    else None,
-                    None if beat is None else tx.catalog.from_db_time(beat),
-                )
-                for text, host, pid, user, beat in rows
-            ]
-
-        running = self._session._read(action)
-        running.sort(key=lambda r: r.path.parts)
-        return running
 
     def restore_record(self, path: PathLike, stats: SequenceStats) -> None:
         """Record the times and run information of ``stats`` (used when copying a store).
@@ -733,7 +137,7 @@ class SQLSequenceCollection:
         """
         path = as_path(path)
 
-        def action(tx: SQLTransaction) -> None:
+        def action(tx: CatalogTransaction) -> None:
             _sequence_row(tx, path)
             owner = stats.owner
             tx.execute(
@@ -761,204 +165,21 @@ class SQLSequenceCollection:
 
         self._session._write(action)
 
-    # --- shots -------------------------------------------------------------------------------
 
-    def _id_of(self, path: PureSequencePath) -> tuple[State, str]:
-        uuid, state, _ = self._session._read(lambda tx: _sequence_row(tx, path))
-        return state, uuid
-
-    def _loader(self, path: PureSequencePath, uuid: str) -> Callable[[int], ShotContent]:
-        shots = self._manager.shots
-
-        def load(index: int) -> ShotContent:
-            record = shots.read_shot(uuid, index)
-            if record is None:
-                raise ShotNotFoundError(path, index, f"the sequence has no shot {index}")
-            return record
-
-        return load
-
-    def get_shots(self, path: PathLike) -> builtins.list[Shot]:
-        """The shots of the sequence by index; their content is read on first use."""
-        path = as_path(path)
-        state, uuid = self._id_of(path)
-        if state is State.DRAFT:
-            return []
-        loader = self._loader(path, uuid)
-        return [Shot(path, index, loader) for index in self._manager.shots.indices(uuid)]
-
-    def get_shot(self, path: PathLike, index: int) -> Shot:
-        """One shot (:class:`ShotNotFoundError` if there is none with this index)."""
-        path = as_path(path)
-        state, uuid = self._id_of(path)
-        indices = [] if state is State.DRAFT else self._manager.shots.indices(uuid)
-        if index not in indices:
-            what = f"{len(indices)} shots" if indices else "no shot"
-            raise ShotNotFoundError(
-                path, index, f"the sequence has no shot {index} (it is {state} with {what})"
-            )
-        return Shot(path, index, self._loader(path, uuid))
-
-    def scan(self, path: PathLike) -> polars.LazyFrame:
-        """A lazy frame over the shots, one row per shot (readable while running)."""
-        import polars
-
-        path = as_path(path)
-        state, uuid = self._id_of(path)
-        if not self._has_shots(state, uuid):
-            return polars.LazyFrame()
-        return self._manager.shots.scan(uuid)
-
-    def read(self, path: PathLike) -> polars.DataFrame:
-        """All the shots of the sequence, one row per shot."""
-        import polars
-
-        path = as_path(path)
-        state, uuid = self._id_of(path)
-        if not self._has_shots(state, uuid):
-            return polars.DataFrame()
-        return self._manager.shots.read_polars(uuid)
-
-    def _has_shots(self, state: State, uuid: str) -> bool:
-        """Whether the sequence has a frame of shots, as with the other backends.
-
-        A sequence being run has one, even while empty; one that never wrote a shot (a
-        DRAFT, or stopped while PREPARING) has none: an empty frame without columns.
-        """
-        if state is State.RUNNING:
-            return True
-        if state is State.DRAFT or state is State.PREPARING:
-            return False
-        return bool(self._manager.shots.indices(uuid))
-
-
-class SQLDeviceConfigurations(MutableMapping[str, Any]):
+class SQLDeviceConfigurations(CatalogDeviceConfigurations):
     """The default device configurations, by device name; each access is one transaction."""
 
-    def __init__(self, session: SQLSession) -> None:
-        self._session = session
 
-    def __getitem__(self, name: str) -> Any:
-        row = self._session._read(
-            lambda tx: tx.one("SELECT content FROM device_configurations WHERE name = ?", [name])
-        )
-        if row is None:
-            raise KeyError(f"no default configuration for device {name!r}")
-        return self._session._manager.serializer.loads(row[0])
-
-    def __setitem__(self, name: str, configuration: Any) -> None:
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"a device name is a non-empty str, got {name!r}")
-        text = self._session._manager.serializer.dumps(configuration)
-        self._session._write(
-            lambda tx: tx.execute(
-                "INSERT INTO device_configurations VALUES (?, ?, ?) ON CONFLICT (name) "
-                "DO UPDATE SET content = excluded.content, modified = excluded.modified",
-                [name, text, tx.time(utc_now())],
-            )
-        )
-
-    def __delitem__(self, name: str) -> None:
-        def action(tx: SQLTransaction) -> None:
-            row = tx.one("DELETE FROM device_configurations WHERE name = ? RETURNING name", [name])
-            if row is None:
-                raise KeyError(f"no default configuration for device {name!r}")
-
-        self._session._write(action)
-
-    def _names(self) -> builtins.list[str]:
-        rows = self._session._read(lambda tx: tx.all("SELECT name FROM device_configurations"))
-        return sorted(row[0] for row in rows)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names())
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-    def __repr__(self) -> str:
-        return f"DefaultDeviceConfigurations({self._names()!r})"
-
-
-class SQLSession:
+class SQLSession(CatalogSession):
     """A session on a SQL store; cheap to create, holds nothing between calls."""
 
+    _paths_type = SQLPathHierarchy
+    _sequences_type = SQLSequenceCollection
+    _devices_type = SQLDeviceConfigurations
+
     def __init__(self, manager: SQLStorageManager) -> None:
-        self._manager = manager
-        self._catalog = manager.catalog
-        self._paths = SQLPathHierarchy(self)
-        self._sequences = SQLSequenceCollection(self)
-        self._devices = SQLDeviceConfigurations(self)
-
-    def _run(self, action: Callable[[SQLTransaction], T], write: bool) -> T:
-        return self._catalog.run(action, write=write)  # joins a transaction() block
-
-    def _read(self, action: Callable[[SQLTransaction], T]) -> T:
-        return self._run(action, False)
-
-    def _write(self, action: Callable[[SQLTransaction], T]) -> T:
-        return self._run(action, True)
-
-    @property
-    def paths(self) -> SQLPathHierarchy:
-        """The folder tree."""
-        return self._paths
-
-    @property
-    def sequences(self) -> SQLSequenceCollection:
-        """The sequences."""
-        return self._sequences
-
-    @property
-    def default_device_configurations(self) -> SQLDeviceConfigurations:
-        """The device configurations used by the next runs, by device name."""
-        return self._devices
-
-    def get_global_parameters(self) -> ParameterNamespace:
-        """The current global parameters (empty when none were set)."""
-        row = self._read(lambda tx: tx.one("SELECT content FROM global_parameters WHERE id = 1"))
-        if row is None:
-            from shotbook.types import ParameterNamespace
-
-            return ParameterNamespace.empty()
-        return self._manager.serializer.loads(row[0])
-
-    def set_global_parameters(self, parameters: ParameterNamespace) -> None:
-        """Replace the global parameters."""
-        text = self._manager.serializer.dumps(parameters)
-        self._write(
-            lambda tx: tx.execute(
-                "INSERT INTO global_parameters VALUES (1, ?, ?) ON CONFLICT (id) "
-                "DO UPDATE SET content = excluded.content, modified = excluded.modified",
-                [text, tx.time(utc_now())],
-            )
-        )
-
-    def get_sequence(self, path: PathLike) -> Sequence:
-        """The sequence at ``path`` (:class:`PathIsNotSequenceError` for a folder)."""
-        path = as_path(path)
-        self._read(lambda tx: _sequence_row(tx, path))
-        return Sequence(path, self._manager)
-
-    def transaction(self) -> AbstractContextManager[None]:
-        """Group the calls made in the block (in this thread) into one transaction.
-
-        The store's write lock is held for the whole block, so other writers wait: keep it
-        short. An error in the block rolls every change of the block back.
-
-        >>> with session.transaction():                     # doctest: +SKIP
-        ...     for i in range(100):
-        ...         session.sequences.create(f"/scans/{i}", steps, lanes)
-        """
-        return self._transaction()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        with self._catalog.hold():
-            yield
-
-    def __repr__(self) -> str:
-        return f"SQLSession({self._catalog.where!r})"
+        catalog = manager.catalog
+        super().__init__(manager, catalog, SQLShotStorage(manager), catalog.where)
 
 
 __all__ = [
@@ -966,5 +187,6 @@ __all__ = [
     "SQLPathHierarchy",
     "SQLSequenceCollection",
     "SQLSession",
+    "SQLShotStorage",
     "delete_shot_rows",
 ]
