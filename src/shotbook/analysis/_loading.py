@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ._parquet_fast import parquet_part
-from ._selection import SequenceSelection, select_sequences
+from ._parquet_fast import located_parts, parquet_part
+from ._selection import SequenceSelection, reusable, select_sequences
 from ._sequence_columns import ColumnMeta, columns_probe
 from ._units import UnitMismatchError, convert_expression, remember_units
 
@@ -69,10 +69,16 @@ def _open_parts(
 ) -> builtins.list[_Part]:
     """The lazy frame and columns of each selected sequence (``None``: every sequence).
 
-    The catalog is read in one short transaction; the shots are read only when collected.
-    The default backend's files are read by polars directly (``parquet_part``); any other
-    backend through ``sequences.scan(path)``.
+    Sequences named by their exact paths are found without the catalog when the manager can
+    vouch for their shot folders (``located_parts``); otherwise the catalog is read in one
+    short transaction. The shots are read only when collected. The default backend's files
+    are read by polars directly (``parquet_part``); any other backend through
+    ``sequences.scan(path)``.
     """
+    what = reusable(what)  # read twice when the located parts fall back to the catalog
+    located = located_parts(storage_manager, what)
+    if located is not None:
+        return [_Part(path, frame, columns) for path, (frame, columns) in located]
     opened: list[tuple[PureSequencePath, pl.LazyFrame, Callable[[], dict[str, ColumnMeta]]]] = []
     with storage_manager.session() as session, session.transaction():
         if what is None:

@@ -1,42 +1,49 @@
-"""Fast path for the default backend: polars' own Parquet reader over a sequence's live files.
+"""Fast path for the default backend: read a sequence's shot folder directly.
 
 The storage interface gives every backend's shots as a lazy frame; for the DuckDB + Parquet
-backend this module reads the sequence's files with ``polars.scan_parquet`` instead, which
-decodes scalars several times faster and filters rows inside the reader (a filter on
-parameters reads only the matching images' pages). Arrays are then decoded to ``pl.Array``
-exactly as the store does.
+backend this module reads the sequence's folder with the session's public read side
+(``shotbook.session.scan_shot_folder``: polars' Parquet reader for the small columns, with
+filters pushed into it, and arrays read straight into ``pl.Array``), and takes the column
+kinds and units from the folder's manifest instead of from a stored shot.
 
-Each ``collect()`` lists the live files at that moment (a running sequence shows its new
-shots) and starts again if a compaction removed a file while it was being read. Everything
-this needs from the backend (private names of ``shotbook.session``) is confined here; any
-other backend goes through ``sequences.scan(path)``.
+The folder of a sequence is found without the catalog when the storage manager can vouch for
+it (``locate_shots(path)``, see :func:`located_parts`): opening the DuckDB catalog costs more
+than reading a few thousand shots. Otherwise, inside a session, through the default
+backend's session (``parquet_part``). Any other backend goes through
+``sequences.scan(path)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import builtins
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
 
+from ._selection import SequenceSelection, exact_paths
 from ._sequence_columns import ColumnMeta
 
 if TYPE_CHECKING:
-    from shotbook.session import ExperimentSession
+    from shotbook.session import ExperimentSession, StorageManager
     from shotbook.types import PureSequencePath
 
-__all__ = ["parquet_part"]
+__all__ = ["folder_part", "located_parts", "parquet_part"]
 
-_SHOT_INDEX: Final = "shot_index"
-_TIMES: Final = ("start_time", "end_time")
-_RETRIES: Final = 50
+Part = tuple[pl.LazyFrame, dict[str, ColumnMeta]]
+"""A sequence's lazy frame and the kind and unit of each of its columns."""
 
 
-def parquet_part(
-    session: ExperimentSession, path: PureSequencePath
-) -> tuple[pl.LazyFrame, dict[str, ColumnMeta]] | None:
+def folder_part(folder: Path) -> Part:
+    """The lazy frame and columns of the shots stored in ``folder`` (a sequence's folder)."""
+    from shotbook.session import scan_shot_folder, snapshot_shot_folder
+
+    schema = snapshot_shot_folder(folder).columns
+    columns = {name: ColumnMeta(info.kind, info.unit) for name, info in schema.items()}
+    return scan_shot_folder(folder, columns=schema), columns
+
+
+def parquet_part(session: ExperimentSession, path: PureSequencePath) -> Part | None:
     """The lazy frame and columns of ``path`` read straight from its Parquet files.
 
     ``None`` when the session is not the default backend's (then use the generic way).
@@ -46,95 +53,30 @@ def parquet_part(
     if not (callable(folder_of) and callable(store_of)):
         return None
     _, uuid = folder_of(path)
-    store = store_of(uuid)
-    schema = store.schema()
-    columns = {name: ColumnMeta(info.kind, info.unit) for name, info in schema.items()}
-    return _scan(Path(store.folder), schema), columns
+    return folder_part(Path(store_of(uuid).folder))
 
 
-def _scan(folder: Path, schema: Mapping[str, Any]) -> pl.LazyFrame:
-    from shotbook.session._parquet_columns import array_columns, lazy_shots, shots_frame_schema
+def located_parts(
+    storage_manager: StorageManager, what: SequenceSelection | None
+) -> builtins.list[tuple[str, Part]] | None:
+    """The parts of a selection that names sequences exactly, found without the catalog.
 
-    raw = shots_frame_schema(schema, decode_arrays=False)
-    decoded = shots_frame_schema(schema, decode_arrays=True)
-    arrays = array_columns(schema)
-    frame: pl.LazyFrame = lazy_shots(
-        decoded,
-        lambda wanted, predicate: _collect(folder, schema, raw, decoded, arrays, wanted, predicate),
-        name="shotbook-parquet-polars",
-        detail=str(folder),
-    )
-    return frame
-
-
-def _collect(
-    folder: Path,
-    schema: Mapping[str, Any],
-    raw: dict[str, pl.DataType],
-    decoded: dict[str, pl.DataType],
-    arrays: set[str],
-    wanted: list[str],
-    predicate: pl.Expr | None,
-) -> pl.DataFrame:
-    from shotbook.session._parquet_read import take_snapshot
-
-    for _ in range(_RETRIES):
-        files = take_snapshot(folder).files
-        if not files:
-            return pl.DataFrame(schema={name: decoded[name] for name in wanted})
-        try:
-            return _read(files, schema, raw, arrays, wanted, predicate)
-        except FileNotFoundError:
-            if all(live.path.exists() for live in files):
-                raise
-            # a compaction replaced files after they were listed: list them again
-    raise FileNotFoundError(
-        f"the files of {folder} kept vanishing while being read ({_RETRIES} attempts); is "
-        "another process deleting the sequence's shots?"
-    )
-
-
-def _read(
-    files: Sequence[Any],
-    schema: Mapping[str, Any],
-    raw: dict[str, pl.DataType],
-    arrays: set[str],
-    wanted: list[str],
-    predicate: pl.Expr | None,
-) -> pl.DataFrame:
-    """Read ``wanted`` from these live files (``LiveFile``: a path and the shots it holds)."""
-    from shotbook.session._parquet_shots import decode_array_columns
-
-    def scan(chosen: Sequence[Any]) -> pl.LazyFrame:
-        names = [str(live.path) for live in chosen]
-        return pl.scan_parquet(names, schema=raw, missing_columns="insert", extra_columns="ignore")
-
-    columns = [*wanted, _SHOT_INDEX]
-    frame = scan(files)
-    after = None
-    if predicate is not None:
-        roots = predicate.meta.root_names()
-        if not arrays.isdisjoint(roots):
-            after = predicate  # written against decoded arrays: apply once decoded
-            columns += roots
-        elif arrays.isdisjoint(wanted):
-            frame = frame.filter(predicate)  # evaluated inside the reader
-        else:
-            # Find the matching shots on the small columns first, then read the arrays only
-            # from the files (and, through shot_index statistics, row groups) holding them.
-            keys = frame.filter(predicate).select(_SHOT_INDEX).collect()
-            matching = keys.get_column(_SHOT_INDEX).to_list()
-            wanted_shots = set(matching)
-            chosen = [live for live in files if not wanted_shots.isdisjoint(live.shots)]
-            if not chosen:
-                empty = pl.DataFrame(schema={name: raw[name] for name in dict.fromkeys(columns)})
-                return decode_array_columns(empty, schema).select(wanted)
-            frame = scan(chosen).filter(pl.col(_SHOT_INDEX).is_in(matching))
-    result = frame.select(list(dict.fromkeys(columns))).collect()
-    order = result.get_column(_SHOT_INDEX).to_numpy()
-    if len(order) > 1 and not bool(np.all(order[1:] > order[:-1])):
-        result = result.sort(_SHOT_INDEX)
-    result = decode_array_columns(result, schema)
-    if after is not None:
-        result = result.filter(after)
-    return result.select(wanted)
+    Uses the manager's ``locate_shots(path) -> Path | None`` (the default backend's sidecar
+    index). ``None`` (open a session instead) when the manager has no such method, when the
+    selection holds a pattern or a non-path item, or when any path is not vouched for (a
+    folder, a draft without shots, an unknown path, an older store): then the session
+    reports what is wrong, as it always did.
+    """
+    locate: Any = getattr(storage_manager, "locate_shots", None)
+    if what is None or not callable(locate):
+        return None
+    paths = exact_paths(what)
+    if paths is None:
+        return None
+    folders = []
+    for path in paths:
+        folder = locate(path)
+        if folder is None:
+            return None
+        folders.append((str(path), Path(folder)))
+    return [(path, folder_part(folder)) for path, folder in folders]

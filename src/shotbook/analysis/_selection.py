@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 __all__ = [
     "NoSequenceMatchError",
     "SequenceSelection",
+    "exact_paths",
     "is_pattern",
     "matches_pattern",
+    "reusable",
     "select_sequences",
 ]
 
@@ -92,6 +94,33 @@ def _items(what: object) -> builtins.list[object]:
         "sequences are given as a path ('/tof/scan'), a pattern ('/tof/*'), a Sequence or a "
         f"list of them, not {type(what).__name__}"
     )
+
+
+def reusable(what: SequenceSelection | None) -> SequenceSelection | None:
+    """``what``, with an iterator of items made a list (so it can be read more than once)."""
+    if isinstance(what, str | PureSequencePath | Sequence) or not isinstance(what, Iterable):
+        return what
+    return list(what)
+
+
+def exact_paths(what: SequenceSelection) -> builtins.list[PureSequencePath] | None:
+    """The paths ``what`` names, each once, when it names each by its exact path.
+
+    ``None`` when an item is a pattern, or not a path, a string or a ``Sequence`` (only
+    :func:`select_sequences`, with the catalog, can resolve or reject those). A path may
+    still be a folder; the caller checks that it is a sequence.
+    """
+    selected: dict[PureSequencePath, None] = {}
+    for item in _items(what):
+        if isinstance(item, Sequence):
+            selected[item.path] = None
+        elif isinstance(item, PureSequencePath):
+            selected[item] = None
+        elif isinstance(item, str) and not is_pattern(item):
+            selected[as_path(item)] = None
+        else:
+            return None
+    return list(selected)
 
 
 def select_sequences(

@@ -55,6 +55,13 @@ _LAZY = {
     "CopySummary": "shotbook.session._copy",
     "CopyProgress": "shotbook.session._copy",
     "CopyVerificationError": "shotbook.session._copy",
+    # the read side of the Parquet shot folders (for fast readers such as shotbook.analysis)
+    "ColumnInfo": "shotbook.session._parquet_columns",
+    "decode_array_columns": "shotbook.session._parquet_columns",
+    "LiveFile": "shotbook.session._parquet_read",
+    "ShotFolderSnapshot": "shotbook.session._parquet_read",
+    "scan_shot_folder": "shotbook.session._parquet_read",
+    "snapshot_shot_folder": "shotbook.session._parquet_read",
 }
 
 
@@ -66,6 +73,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ColumnInfo",
     "CopyProgress",
     "CopySummary",
     "CopyVerificationError",
@@ -73,6 +81,7 @@ __all__ = [
     "DuckDBStorageManager",
     "ExperimentSession",
     "InvalidStateTransitionError",
+    "LiveFile",
     "ParquetShotStore",
     "PathExistsError",
     "PathHasChildrenError",
@@ -90,6 +99,7 @@ __all__ = [
     "SequenceStats",
     "Shot",
     "ShotExistsError",
+    "ShotFolderSnapshot",
     "ShotNotFoundError",
     "ShotSchemaError",
     "ShotWriter",
@@ -99,4 +109,7 @@ __all__ = [
     "StoreLockedError",
     "StoreVersionError",
     "copy_store",
+    "decode_array_columns",
+    "scan_shot_folder",
+    "snapshot_shot_folder",
 ]

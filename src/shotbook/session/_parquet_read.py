@@ -4,32 +4,72 @@ A snapshot lists the folder first, then reads the manifest: a per-shot file dele
 listing was compacted before that, so the manifest read afterwards covers it. Per-shot files
 the manifest covers are ignored, so no shot is seen twice. A file that vanishes between the
 snapshot and its reading (compaction finished meanwhile) makes the whole read start again.
+
+Public read side (re-exported by ``shotbook.session``): :func:`snapshot_shot_folder` gives the
+live files and the column schema of a folder, :func:`scan_shot_folder` a polars lazy frame
+over its shots (polars' Parquet reader for the small columns, with filters pushed into it;
+pyarrow for array columns, which stay fixed-size binary on disk and become ``pl.Array``
+without another copy).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ._parquet_columns import SHOT_INDEX
-from ._parquet_manifest import Manifest, ShotStoreError, parse_shot_file, read_manifest
+from ._parquet_columns import (
+    SHOT_INDEX,
+    ColumnInfo,
+    arrow_field,
+    decode_array_columns,
+    decode_arrow_array_column,
+    fixed_fields,
+    lazy_shots,
+    shots_frame_schema,
+)
+from ._parquet_manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    ShotStoreError,
+    parse_shot_file,
+    read_manifest,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = [
+    "LiveFile",
+    "ShotFolderSnapshot",
+    "collect_shot_folder",
+    "scan_shot_folder",
+    "snapshot_shot_folder",
+]
 
 _T = TypeVar("_T")
 _RETRIES: Final = 50
 _WORKERS: Final = max(2, min(4, os.cpu_count() or 2))
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+# Snapshots by folder with the listing and manifest bytes they were made from: parsing the
+# manifest of a long sequence costs more than listing the folder and reading the bytes again.
+_CACHED_SNAPSHOTS: Final = 64
+_snapshots: dict[Path, tuple[tuple[tuple[str, ...], bytes | None], ShotFolderSnapshot]] = {}
+_snapshots_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -42,11 +82,20 @@ class LiveFile:
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """The live files of a folder at one moment, sorted by their first shot."""
+class ShotFolderSnapshot:
+    """The live files of a shot folder at one moment, sorted by their first shot.
+
+    ``files`` never holds a shot twice; ``columns`` is the folder's column schema then.
+    """
 
     manifest: Manifest
     files: tuple[LiveFile, ...]
+
+    @property
+    def columns(self) -> dict[str, ColumnInfo]:
+        """Parameter and data columns by name, in the order they first appeared (the fixed
+        columns ``shot_index``, ``start_time`` and ``end_time`` are not listed)."""
+        return {info.name: info for info in self.manifest.columns}
 
     def shot_indices(self) -> list[int]:
         """All live shot indices, sorted."""
@@ -60,13 +109,37 @@ class Snapshot:
         return None
 
 
-def take_snapshot(folder: Path) -> Snapshot:
-    """List the live files of a folder (order: directory listing, then manifest)."""
+def snapshot_shot_folder(folder: Path) -> ShotFolderSnapshot:
+    """The live files and column schema of a shot folder, now (empty for a missing folder).
+
+    The files may be read later: one that vanished meanwhile (a compaction replaced it)
+    raises ``FileNotFoundError``, and the read should start again from a new snapshot.
+    """
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
         names = []
-    manifest = read_manifest(folder)
+    try:
+        text: bytes | None = (folder / MANIFEST_NAME).read_bytes()
+    except FileNotFoundError:
+        text = None  # no manifest yet: nothing compacted
+    except PermissionError:  # Windows: being replaced; read_manifest waits for it
+        return _make_snapshot(folder, names, read_manifest(folder))
+    key = (tuple(sorted(names)), text)
+    with _snapshots_lock:
+        cached = _snapshots.get(folder)
+    if cached is not None and cached[0] == key:
+        return cached[1]  # the same listing and manifest give the same snapshot
+    snapshot = _make_snapshot(folder, names, _parse_manifest(folder, text))
+    with _snapshots_lock:
+        _snapshots.pop(folder, None)
+        _snapshots[folder] = (key, snapshot)
+        while len(_snapshots) > _CACHED_SNAPSHOTS:
+            del _snapshots[next(iter(_snapshots))]  # the least recently made
+    return snapshot
+
+
+def _make_snapshot(folder: Path, names: list[str], manifest: Manifest) -> ShotFolderSnapshot:
     covered = manifest.covered
     files = [LiveFile(folder / part.file, part.shots, True) for part in manifest.parts]
     for name in names:
@@ -74,7 +147,22 @@ def take_snapshot(folder: Path) -> Snapshot:
         if index is not None and index not in covered:
             files.append(LiveFile(folder / name, (index,), False))
     files.sort(key=lambda live: min(live.shots, default=-1))
-    return Snapshot(manifest, tuple(files))
+    return ShotFolderSnapshot(manifest, tuple(files))
+
+
+def _parse_manifest(folder: Path, text: bytes | None) -> Manifest:
+    """The manifest whose bytes are ``text`` (``None``: there is none, an empty manifest)."""
+    if text is None:
+        return Manifest()
+    path = folder / MANIFEST_NAME
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ShotStoreError(
+            f"the manifest {path} is not valid JSON ({error}); restore it or remove the "
+            "sequence's shots"
+        ) from None
+    return Manifest.from_json(data, path)
 
 
 def with_retries(folder: Path, action: Callable[[], _T]) -> _T:
@@ -123,13 +211,20 @@ def read_file(
 
 def row_groups_holding(path: Path, index: int) -> list[int]:
     """The row groups of a file whose ``shot_index`` statistics may include ``index``."""
-    metadata = pq.read_metadata(path)
+    return _groups_with(pq.read_metadata(path), [index])
+
+
+def _groups_with(metadata: pq.FileMetaData, shots: Sequence[int]) -> list[int]:
+    """The row groups whose ``shot_index`` statistics may include one of ``shots`` (sorted)."""
     position = metadata.schema.to_arrow_schema().get_field_index(SHOT_INDEX)
     groups = []
     for number in range(metadata.num_row_groups):
         statistics = metadata.row_group(number).column(position).statistics
-        unknown = statistics is None or not statistics.has_min_max
-        if unknown or statistics.min <= index <= statistics.max:
+        if statistics is None or not statistics.has_min_max:
+            groups.append(number)
+            continue
+        first = bisect_left(shots, statistics.min)
+        if first < len(shots) and shots[first] <= statistics.max:
             groups.append(number)
     return groups
 
@@ -145,16 +240,29 @@ def _thread_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def read_files(files: Sequence[LiveFile], fields: Sequence[pa.Field]) -> pa.Table:
+def read_files(
+    files: Sequence[LiveFile],
+    fields: Sequence[pa.Field],
+    *,
+    shots: Collection[int] | None = None,
+) -> pa.Table:
     """Read these columns of several files into one table sorted by ``shot_index``.
 
     Files, and the row groups of compacted files when array columns are read, are decoded
-    in parallel (pyarrow releases the GIL while decompressing).
+    in parallel (pyarrow releases the GIL while decompressing). With ``shots``, only the row
+    groups that may hold them are read (``shot_index`` statistics) and only their rows kept
+    (``fields`` must then include ``shot_index``).
     """
     schema = pa.schema(fields)
+    wanted = None if shots is None else sorted(shots)
+    if wanted is not None:
+        present = set(wanted)
+        files = [live for live in files if not present.isdisjoint(live.shots)]
     if not files:
         return schema.empty_table()
-    tasks = _split(files, fields)
+    tasks = _split(files, fields, wanted)
+    if not tasks:
+        return schema.empty_table()
     if len(tasks) == 1:
         tables = [read_file(*tasks[0], fields=fields)]
     else:
@@ -164,23 +272,200 @@ def read_files(files: Sequence[LiveFile], fields: Sequence[pa.Field]) -> pa.Tabl
         order = table.column(SHOT_INDEX).to_numpy()
         if not bool(np.all(order[1:] > order[:-1])):
             table = table.take(np.argsort(order, kind="stable"))
+    if wanted is not None:
+        keep = pc.is_in(table.column(SHOT_INDEX), value_set=pa.array(wanted, pa.int64()))
+        if not pc.all(keep).as_py():  # a filter copies: only when rows go
+            table = table.filter(keep)
     return table
 
 
 def _split(
-    files: Sequence[LiveFile], fields: Sequence[pa.Field]
+    files: Sequence[LiveFile], fields: Sequence[pa.Field], shots: Sequence[int] | None = None
 ) -> list[tuple[Path, list[int] | None]]:
-    """Reading tasks: whole files, or slices of the row groups of big compacted files."""
+    """Reading tasks: whole files, or slices of the row groups of big compacted files (only
+    the row groups that may hold ``shots``, sorted, when given)."""
     arrays = any(pa.types.is_fixed_size_binary(field.type) for field in fields)
     workers = _WORKERS
     tasks: list[tuple[Path, list[int] | None]] = []
     for live in files:
-        if not (arrays and live.compacted):
+        if not live.compacted or (not arrays and shots is None):
             tasks.append((live.path, None))
             continue
-        groups = pq.read_metadata(live.path).num_row_groups
-        slices = min(groups, workers)
-        bounds = np.linspace(0, groups, slices + 1).round().astype(int)
+        metadata = pq.read_metadata(live.path)
+        if shots is None:
+            groups = list(range(metadata.num_row_groups))
+        else:
+            groups = _groups_with(metadata, shots)
+        if not arrays:
+            if groups:
+                tasks.append((live.path, groups))
+            continue
+        slices = min(len(groups), workers)
+        bounds = np.linspace(0, len(groups), slices + 1).round().astype(int)
         for start, stop in itertools.pairwise(bounds.tolist()):
-            tasks.append((live.path, list(range(start, stop))))
+            tasks.append((live.path, groups[start:stop]))
     return tasks
+
+
+# ------------------------------------------------------------------------- polars frames
+
+
+class _Misaligned(Exception):
+    """The two readers of one collect saw different shots (the files changed): read again."""
+
+
+def scan_shot_folder(
+    folder: Path,
+    *,
+    columns: Mapping[str, ColumnInfo] | None = None,
+    decode_arrays: bool = True,
+) -> pl.LazyFrame:
+    """A polars lazy frame over the shots of a shot folder, read when collected.
+
+    The frame's schema is the fixed columns then ``columns`` (default: the folder's column
+    schema now, see :func:`snapshot_shot_folder`); columns that appear later are not in it.
+    Each ``collect()`` reads the files live at that moment (a running sequence shows its new
+    shots; a compaction under the read makes it start again), only the projected columns,
+    rows sorted by ``shot_index``. A filter on columns that are not arrays runs inside
+    polars' Parquet reader, and array columns are then read only from the row groups holding
+    matching shots. Array columns are ``pl.Array`` of their dtype and shape (``Binary`` with
+    ``decode_arrays=False``, or for dtypes polars lacks).
+    """
+    schema = dict(snapshot_shot_folder(folder).columns if columns is None else columns)
+    frame: pl.LazyFrame = lazy_shots(
+        shots_frame_schema(schema, decode_arrays=decode_arrays),
+        lambda wanted, predicate: collect_shot_folder(
+            folder, schema, wanted, predicate, decode_arrays=decode_arrays
+        ),
+        name="shotbook-parquet-polars",
+        detail=str(folder),
+    )
+    return frame
+
+
+def collect_shot_folder(
+    folder: Path,
+    columns: Mapping[str, ColumnInfo],
+    wanted: Sequence[str],
+    predicate: pl.Expr | None = None,
+    *,
+    decode_arrays: bool = True,
+) -> pl.DataFrame:
+    """The columns ``wanted`` of the shots of a folder where ``predicate`` holds, now.
+
+    ``columns`` is the column schema the frame was made with (see :func:`scan_shot_folder`,
+    which calls this on each ``collect()``); rows are sorted by ``shot_index``.
+    """
+    for attempt in range(_RETRIES):
+        files = snapshot_shot_folder(folder).files
+        try:
+            return _collect(files, columns, list(wanted), predicate, decode_arrays)
+        except FileNotFoundError:
+            if all(live.path.exists() for live in files):
+                raise  # not a compaction: a file the snapshot did not list
+        except _Misaligned:
+            pass
+        except PermissionError:  # Windows: a file is being deleted or replaced
+            if attempt == _RETRIES - 1:
+                raise
+            time.sleep(0.005)
+    raise ShotStoreError(
+        f"the files of {folder} kept changing while being read ({_RETRIES} attempts); is "
+        "another process deleting the sequence's shots?"
+    )
+
+
+def _collect(
+    files: Sequence[LiveFile],
+    schema: Mapping[str, ColumnInfo],
+    wanted: list[str],
+    predicate: pl.Expr | None,
+    decode_arrays: bool,
+) -> pl.DataFrame:
+    import polars as pl
+
+    raw = shots_frame_schema(schema, decode_arrays=False)
+    arrays = {name for name, info in schema.items() if info.kind == "array"}
+    if not files:
+        decoded = shots_frame_schema(schema, decode_arrays=decode_arrays)
+        return pl.DataFrame(schema={name: decoded[name] for name in wanted})
+    columns = wanted
+    after = None
+    if predicate is not None and not arrays.isdisjoint(predicate.meta.root_names()):
+        # written against the arrays as the frame shows them: apply once they are read
+        after, predicate = predicate, None
+        columns = list(dict.fromkeys([*wanted, *after.meta.root_names()]))
+    small = list(dict.fromkeys([*(name for name in columns if name not in arrays), SHOT_INDEX]))
+    big = [name for name in columns if name in arrays]
+    scan = pl.scan_parquet(
+        [str(live.path) for live in files],
+        schema={name: dtype for name, dtype in raw.items() if name not in arrays},
+        missing_columns="insert",
+        extra_columns="ignore",
+    )
+    if predicate is not None:
+        scan = scan.filter(predicate)  # evaluated inside the reader
+    frame = scan.select(small).collect()
+    order = frame.get_column(SHOT_INDEX).to_numpy()
+    if len(order) > 1 and not bool(np.all(order[1:] > order[:-1])):
+        frame = frame.sort(SHOT_INDEX)
+        order = frame.get_column(SHOT_INDEX).to_numpy()
+    if big:
+        frame = frame.with_columns(
+            _read_arrays(files, schema, big, order, predicate is not None, decode_arrays)
+        )
+    if after is not None:
+        frame = frame.filter(after)
+    return frame.select(wanted)
+
+
+def _read_arrays(
+    files: Sequence[LiveFile],
+    schema: Mapping[str, ColumnInfo],
+    names: list[str],
+    order: np.ndarray,
+    filtered: bool,
+    decode: bool,
+) -> list[pl.Series]:
+    """The array columns ``names`` of the shots ``order`` (sorted), as polars series.
+
+    Unfiltered, or when most shots of the files holding them are wanted, pyarrow reads the
+    arrays (fixed-size binary on disk, ``pl.Array`` without another copy; with a filter,
+    only the row groups holding the shots). A few shots out of many are read by polars,
+    which decodes only the pages holding them, and then converted.
+    """
+    import polars as pl
+
+    wanted = order.tolist()
+    present = set(wanted)
+    chosen = [live for live in files if not present.isdisjoint(live.shots)] if filtered else files
+    if filtered and 2 * len(wanted) < sum(len(live.shots) for live in chosen):
+        raw = shots_frame_schema(schema, decode_arrays=False)
+        scan = pl.scan_parquet(
+            [str(live.path) for live in chosen],
+            schema={name: raw[name] for name in [SHOT_INDEX, *names]},
+            missing_columns="insert",
+            extra_columns="ignore",
+        )
+        found = scan.filter(pl.col(SHOT_INDEX).is_in(wanted)).select(SHOT_INDEX, *names).collect()
+        if not found.get_column(SHOT_INDEX).is_sorted():
+            found = found.sort(SHOT_INDEX)
+        if not np.array_equal(found.get_column(SHOT_INDEX).to_numpy(), order):
+            raise _Misaligned
+        if decode:
+            found = decode_array_columns(found, schema)
+        return [found.get_column(name) for name in names]
+    fields = [fixed_fields()[0], *(arrow_field(schema[name]) for name in names)]
+    table = read_files(chosen, fields, shots=wanted if filtered else None)
+    if not np.array_equal(table.column(SHOT_INDEX).to_numpy(), order):
+        raise _Misaligned
+    return [_array_series(name, table.column(name), schema[name], decode) for name in names]
+
+
+def _array_series(name: str, column: pa.ChunkedArray, info: ColumnInfo, decode: bool) -> pl.Series:
+    import polars as pl
+
+    values: Any = decode_arrow_array_column(column, info) if decode else column
+    series = pl.from_arrow(values, rechunk=False)
+    assert isinstance(series, pl.Series)
+    return series.alias(name)

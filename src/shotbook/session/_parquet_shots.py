@@ -33,16 +33,13 @@ from ._parquet_columns import (
     ColumnInfo,
     DisplayUnit,
     ShotSchemaError,
-    array_columns,
     arrow_field,
     decode_array_columns,
     decode_arrow_array_column,
     fixed_fields,
     from_microseconds,
-    lazy_shots,
     numpy_values,
     resolve_columns,
-    shots_frame_schema,
 )
 from ._parquet_manifest import (
     MANIFEST_NAME,
@@ -57,11 +54,12 @@ from ._parquet_manifest import (
 )
 from ._parquet_read import (
     LiveFile,
-    Snapshot,
+    ShotFolderSnapshot,
     read_file,
     read_files,
     row_groups_holding,
-    take_snapshot,
+    scan_shot_folder,
+    snapshot_shot_folder,
     with_retries,
 )
 from ._parquet_writer import (
@@ -250,11 +248,11 @@ class ParquetShotStore:
 
     def shot_indices(self) -> list[int]:
         """The indices of the stored shots, sorted."""
-        return take_snapshot(self._folder).shot_indices()
+        return snapshot_shot_folder(self._folder).shot_indices()
 
     def number_of_shots(self) -> int:
         """How many shots are stored."""
-        return len(take_snapshot(self._folder).shot_indices())
+        return len(snapshot_shot_folder(self._folder).shot_indices())
 
     def schema(self) -> dict[str, ColumnInfo]:
         """Parameter and data columns by name, in the order they first appeared.
@@ -290,7 +288,7 @@ class ParquetShotStore:
     def _read_table(
         self, columns: Sequence[str] | None, shots: set[int] | None
     ) -> tuple[pa.Table, dict[str, ColumnInfo]]:
-        snapshot = take_snapshot(self._folder)
+        snapshot = snapshot_shot_folder(self._folder)
         schema = {info.name: info for info in snapshot.manifest.columns}
         names = _resolve(columns, schema, self._folder)
         fields = [
@@ -322,53 +320,19 @@ class ParquetShotStore:
         Each ``collect()`` lists the live files at that moment (so it sees new shots and never
         trips on files a compaction removed), reads only the projected columns, and decodes
         array columns as :meth:`read_polars` does. A filter on columns that are not arrays is
-        evaluated first, and the array columns are then read only from files holding
-        matching shots. The schema is the one known when ``scan_polars`` is called: columns
-        that appear later are not in the frame.
+        evaluated first, inside polars' Parquet reader, and the array columns are then read
+        only from the row groups holding matching shots. The schema is the one known when
+        ``scan_polars`` is called: columns that appear later are not in the frame. (See
+        :func:`~shotbook.session.scan_shot_folder`.)
         """
-        schema = self.schema()
-        arrays = array_columns(schema)
-        return lazy_shots(
-            shots_frame_schema(schema, decode_arrays=decode_arrays),
-            lambda wanted, predicate: self._scan_collect(wanted, predicate, arrays, decode_arrays),
-            name="shotbook-parquet-shots",
-            detail=str(self._folder),
-        )
-
-    def _scan_collect(
-        self,
-        wanted: list[str],
-        predicate: pl.Expr | None,
-        arrays: set[str],
-        decode_arrays: bool,
-    ) -> pl.DataFrame:
-        import polars as pl
-
-        if predicate is None:
-            return self.read_polars(wanted, decode_arrays=decode_arrays)
-        needed = list(dict.fromkeys([*predicate.meta.root_names(), SHOT_INDEX]))
-        if arrays.isdisjoint(needed) and not arrays.isdisjoint(wanted):
-            # Filter on the small columns first, then read arrays only where shots match.
-            selected = self.read_polars(needed).filter(predicate)
-            matching = set(selected.get_column(SHOT_INDEX).to_list())
-            table, schema = with_retries(
-                self._folder,
-                lambda: self._read_table(list(dict.fromkeys([*wanted, SHOT_INDEX])), matching),
-            )
-            frame = _to_polars(table, schema, decode_arrays)
-            frame = frame.filter(pl.col(SHOT_INDEX).is_in(list(matching)))
-            return frame.select(wanted)
-        # The predicate is written against the frame's schema: arrays decoded or not alike.
-        columns = list(dict.fromkeys([*wanted, *needed]))
-        frame = self.read_polars(columns, decode_arrays=decode_arrays)
-        return frame.filter(predicate).select(wanted)
+        return scan_shot_folder(self._folder, decode_arrays=decode_arrays)
 
     def read_shot(self, index: int) -> ShotRecord:
         """One shot, with its arrays as numpy arrays; :class:`ShotNotFoundError` if absent."""
         return with_retries(self._folder, lambda: self._read_shot(index))
 
     def _read_shot(self, index: int) -> ShotRecord:
-        snapshot: Snapshot = take_snapshot(self._folder)
+        snapshot: ShotFolderSnapshot = snapshot_shot_folder(self._folder)
         live = snapshot.file_of(index)
         if live is None:
             raise ShotNotFoundError(index, self._folder)
