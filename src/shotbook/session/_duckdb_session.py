@@ -19,13 +19,10 @@ from typing import TYPE_CHECKING
 
 from shotbook.types._paths import PureSequencePath
 
-from ._catalog_session import (
-    CatalogDeviceConfigurations,
-    CatalogPathHierarchy,
-    CatalogSequenceCollection,
-    CatalogSession,
-    CatalogTransaction,
-)
+from ._catalog_paths import CatalogPathHierarchy
+from ._catalog_protocols import CatalogTransaction
+from ._catalog_sequences import CatalogSequenceCollection
+from ._catalog_session import CatalogDeviceConfigurations, CatalogSession
 from ._interfaces import ShotWriter
 from ._sequence import ShotContent
 from ._states import State

@@ -14,15 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from shotbook.types._paths import PureSequencePath, as_path
 
-from ._catalog_session import (
-    CatalogDeviceConfigurations,
-    CatalogPathHierarchy,
-    CatalogSequenceCollection,
-    CatalogSession,
-    CatalogTransaction,
-    _kind,
-    _sequence_row,
-)
+from ._catalog_paths import CatalogPathHierarchy, path_kind, sequence_row
+from ._catalog_protocols import CatalogTransaction
+from ._catalog_sequences import CatalogSequenceCollection
+from ._catalog_session import CatalogDeviceConfigurations, CatalogSession
 from ._errors import PathNotFoundError
 from ._interfaces import PathLike, SequenceStats, ShotWriter
 from ._sequence import ShotContent
@@ -116,7 +111,7 @@ class SQLPathHierarchy(CatalogPathHierarchy):
         path = as_path(path)
 
         def action(tx: CatalogTransaction) -> None:
-            if _kind(tx, path) is None:
+            if path_kind(tx, path) is None:
                 raise PathNotFoundError(path, "no folder or sequence at this path")
             tx.execute("UPDATE paths SET created = ? WHERE path = ?", [tx.time(created), str(path)])
             tx.execute(
@@ -138,7 +133,7 @@ class SQLSequenceCollection(CatalogSequenceCollection):
         path = as_path(path)
 
         def action(tx: CatalogTransaction) -> None:
-            _sequence_row(tx, path)
+            sequence_row(tx, path)
             owner = stats.owner
             tx.execute(
                 "UPDATE sequences SET created = ?, started = ?, stopped = ?, heartbeat = ?, "
