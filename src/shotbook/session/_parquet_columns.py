@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
@@ -27,11 +27,13 @@ __all__ = [
     "ColumnInfo",
     "ColumnKind",
     "DisplayUnit",
+    "ShotRecord",
     "ShotSchemaError",
     "arrow_field",
     "decode_array_columns",
     "decode_arrow_array_column",
     "polars_dtype",
+    "shot_record",
 ]
 
 ColumnKind = Literal["parameter", "scalar", "array"]
@@ -478,3 +480,52 @@ def resolve_columns(
         known = ", ".join([*FIXED_COLUMNS, *schema])
         raise ValueError(f"no column {unknown[0]!r} in {where}; columns: {known}")
     return names
+
+
+@dataclass(frozen=True)
+class ShotRecord:
+    """One stored shot.
+
+    ``parameters`` are in their display units (``units`` gives each symbol, ``None`` for ints,
+    bools and dimensionless floats); ``data`` holds numpy arrays (read-only views of the
+    file's buffer) and Python scalars; times are UTC.
+    """
+
+    index: int
+    parameters: dict[str, float | int | bool]
+    units: dict[str, str | None]
+    data: dict[str, Any]
+    start_time: datetime
+    end_time: datetime
+
+
+def shot_record(row: pa.Table, columns: Iterable[ColumnInfo], index: int) -> ShotRecord:
+    """The :class:`ShotRecord` of a one-row table holding shot ``index`` and ``columns``.
+
+    Null cells (a column the shot did not write) are left out of the record.
+    """
+    parameters: dict[str, float | int | bool] = {}
+    units: dict[str, str | None] = {}
+    data: dict[str, Any] = {}
+    for info in columns:
+        chunk = row.column(info.name).combine_chunks()
+        if chunk.null_count:
+            continue
+        if info.kind == "array":
+            data[info.name] = numpy_values(chunk, info)[0]
+        elif info.kind == "parameter":
+            parameters[info.name] = chunk[0].as_py()
+            units[info.name] = info.unit
+        else:
+            data[info.name] = chunk[0].as_py()
+    times = row.select([START_TIME, END_TIME]).cast(
+        pa.schema([(START_TIME, pa.int64()), (END_TIME, pa.int64())])
+    )
+    return ShotRecord(
+        index=index,
+        parameters=parameters,
+        units=units,
+        data=data,
+        start_time=from_microseconds(times.column(0)[0].as_py()),
+        end_time=from_microseconds(times.column(1)[0].as_py()),
+    )

@@ -17,29 +17,25 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pyarrow as pa
 
 from ._parquet_columns import (
-    END_TIME,
     FIXED_COLUMNS,
     SHOT_INDEX,
-    START_TIME,
     ColumnInfo,
     DisplayUnit,
+    ShotRecord,
     ShotSchemaError,
     arrow_field,
     decode_array_columns,
     decode_arrow_array_column,
     fixed_fields,
-    from_microseconds,
-    numpy_values,
     resolve_columns,
+    shot_record,
 )
 from ._parquet_manifest import (
     MANIFEST_NAME,
@@ -89,23 +85,6 @@ __all__ = [
 ]
 
 _DELETE_PATIENCE_S: Final = 2.0
-
-
-@dataclass(frozen=True)
-class ShotRecord:
-    """One stored shot.
-
-    ``parameters`` are in their display units (``units`` gives each symbol, ``None`` for ints,
-    bools and dimensionless floats); ``data`` holds numpy arrays (read-only views of the
-    file's buffer) and Python scalars; times are UTC.
-    """
-
-    index: int
-    parameters: dict[str, float | int | bool]
-    units: dict[str, str | None]
-    data: dict[str, Any]
-    start_time: datetime
-    end_time: datetime
 
 
 class ShotNotFoundError(LookupError):
@@ -343,29 +322,7 @@ class ParquetShotStore:
         positions = np.flatnonzero(table.column(SHOT_INDEX).to_numpy() == index)
         if len(positions) != 1:
             raise ShotStoreError(f"{live.path} does not hold shot {index} once as expected")
-        row = table.slice(int(positions[0]), 1)
-        parameters: dict[str, float | int | bool] = {}
-        units: dict[str, str | None] = {}
-        data: dict[str, Any] = {}
-        for info in columns:
-            chunk = row.column(info.name).combine_chunks()
-            if chunk.null_count:
-                continue
-            if info.kind == "array":
-                data[info.name] = numpy_values(chunk, info)[0]
-            elif info.kind == "parameter":
-                parameters[info.name] = chunk[0].as_py()
-                units[info.name] = info.unit
-            else:
-                data[info.name] = chunk[0].as_py()
-        return ShotRecord(
-            index=index,
-            parameters=parameters,
-            units=units,
-            data=data,
-            start_time=from_microseconds(row.column(START_TIME).cast(pa.int64())[0].as_py()),
-            end_time=from_microseconds(row.column(END_TIME).cast(pa.int64())[0].as_py()),
-        )
+        return shot_record(table.slice(int(positions[0]), 1), columns, index)
 
 
 def _resolve(

@@ -36,20 +36,19 @@ from ._parquet_columns import (
     TIMESTAMP_TYPE,
     ColumnInfo,
     DisplayUnit,
+    ShotRecord,
     array_columns,
     arrow_field,
     decode_arrow_array_column,
     encode_data,
     encode_parameter,
     fixed_fields,
-    from_microseconds,
     lazy_shots,
-    numpy_values,
     resolve_columns,
+    shot_record,
     shots_frame_schema,
     to_microseconds,
 )
-from ._parquet_shots import ShotRecord
 from ._parquet_writer import ShotExistsError
 from ._sql_catalog import SQLCatalog, SQLTransaction
 
@@ -397,31 +396,7 @@ class SQLShotReader:
         table, schema = self.read_table(sequence_id, None, [index])
         if table.num_rows != 1:
             return None
-        parameters: dict[str, float | int | bool] = {}
-        units: dict[str, str | None] = {}
-        data: dict[str, Any] = {}
-        for info in schema.values():
-            chunk = table.column(info.name).combine_chunks()
-            if chunk.null_count:
-                continue
-            if info.kind == "array":
-                data[info.name] = numpy_values(chunk, info)[0]
-            elif info.kind == "parameter":
-                parameters[info.name] = chunk[0].as_py()
-                units[info.name] = info.unit
-            else:
-                data[info.name] = chunk[0].as_py()
-        times = table.select([START_TIME, END_TIME]).cast(
-            pa.schema([(START_TIME, pa.int64()), (END_TIME, pa.int64())])
-        )
-        return ShotRecord(
-            index=index,
-            parameters=parameters,
-            units=units,
-            data=data,
-            start_time=from_microseconds(times.column(0)[0].as_py()),
-            end_time=from_microseconds(times.column(1)[0].as_py()),
-        )
+        return shot_record(table, schema.values(), index)
 
 
 def _resolve(
