@@ -56,8 +56,8 @@ class TimeLane(Generic[T]):
 
     def __init__(self, values: Iterable[Any]) -> None:
         """One block per step, holding ``values`` (equal neighbours are not merged)."""
-        self._blocks: tuple[tuple[T, int], ...] = self._normalise(
-            tuple((self._check_value(value), 1) for value in values)
+        self._blocks: tuple[tuple[T, int], ...] = self.normalise_blocks(
+            tuple((self.check_value(value), 1) for value in values)
         )
         self._validate()
 
@@ -73,19 +73,23 @@ class TimeLane(Generic[T]):
                     f"{cls.__name__}: block {index + 1} spans {span!r} steps; a span is an "
                     "integer >= 1"
                 )
-            checked.append((new._check_value(value), span))
-        new._blocks = new._normalise(tuple(checked))
+            checked.append((new.check_value(value), span))
+        new._blocks = new.normalise_blocks(tuple(checked))
         new._validate()
         return new
 
-    # --- hooks for subclasses ---
-    def _check_value(self, value: Any) -> T:
+    # --- hooks for subclasses (a TimeLaneExtension's lane type overrides them) ---
+    def check_value(self, value: Any) -> T:
+        """The value to store for ``value`` typed in a cell; raise ``TimeLaneError`` (naming
+        what is wrong) to refuse it. The default keeps any value."""
         return value
 
-    def _normalise(self, blocks: tuple[tuple[T, int], ...]) -> tuple[tuple[T, int], ...]:
+    def normalise_blocks(self, blocks: tuple[tuple[T, int], ...]) -> tuple[tuple[T, int], ...]:
+        """The blocks to store for ``blocks`` (e.g. equal neighbours merged into one block).
+        The default keeps them as they are."""
         return blocks
 
-    def _value_for_new_step(self, neighbour: Any) -> Any:
+    def value_for_new_step(self, neighbour: Any) -> Any:
         """The value of a step inserted at a block boundary next to ``neighbour``."""
         return neighbour
 
@@ -222,8 +226,8 @@ class TimeLane(Generic[T]):
                 return self._replace_blocks(blocks)
         index = next((i for i, (s, _) in enumerate(bounds) if s == step), len(blocks))
         if value is None:
-            value = self._value_for_new_step(blocks[index - 1][0] if index > 0 else blocks[0][0])
-        blocks.insert(index, (self._check_value(value), 1))
+            value = self.value_for_new_step(blocks[index - 1][0] if index > 0 else blocks[0][0])
+        blocks.insert(index, (self.check_value(value), 1))
         return self._replace_blocks(blocks)
 
     def removed_step(self, step: int) -> Self:
@@ -288,12 +292,12 @@ class DigitalTimeLane(TimeLane[bool | Expression]):
     kind = "digital"
     __slots__ = ()
 
-    def _check_value(self, value: Any) -> bool | Expression:
+    def check_value(self, value: Any) -> bool | Expression:
         if isinstance(value, bool):
             return value
         return _as_expression(value, "digital lane")
 
-    def _normalise(
+    def normalise_blocks(
         self, blocks: tuple[tuple[bool | Expression, int], ...]
     ) -> tuple[tuple[bool | Expression, int], ...]:
         merged: list[tuple[bool | Expression, int]] = []
@@ -313,7 +317,7 @@ class AnalogTimeLane(TimeLane[Expression | Ramp]):
     kind = "analog"
     __slots__ = ()
 
-    def _check_value(self, value: Any) -> Expression | Ramp:
+    def check_value(self, value: Any) -> Expression | Ramp:
         if isinstance(value, Ramp):
             return value
         return _as_expression(value, "analog lane")
@@ -337,14 +341,14 @@ class CameraTimeLane(TimeLane[TakePicture | None]):
     kind = "camera"
     __slots__ = ()
 
-    def _check_value(self, value: Any) -> TakePicture | None:
+    def check_value(self, value: Any) -> TakePicture | None:
         if value is None or isinstance(value, TakePicture):
             return value
         if isinstance(value, str):
             return TakePicture(value)
         raise TimeLaneError(f"camera lane values are pictures or None, got {value!r}")
 
-    def _normalise(
+    def normalise_blocks(
         self, blocks: tuple[tuple[TakePicture | None, int], ...]
     ) -> tuple[tuple[TakePicture | None, int], ...]:
         merged: list[tuple[TakePicture | None, int]] = []
@@ -362,7 +366,7 @@ class CameraTimeLane(TimeLane[TakePicture | None]):
         if duplicates:
             raise TimeLaneError(f"camera lane: picture name(s) used twice: {', '.join(duplicates)}")
 
-    def _value_for_new_step(self, neighbour: Any) -> Any:
+    def value_for_new_step(self, neighbour: Any) -> Any:
         return None  # a copied picture would duplicate its name
 
     def pictures(self) -> list[str]:

@@ -253,7 +253,7 @@ class ShutterLane(TimeLane[str]):
 
     kind = "shutter"
 
-    def _check_value(self, value: Any) -> str:
+    def check_value(self, value: Any) -> str:
         if value not in ("open", "closed", "half"):
             raise ValueError(f"a shutter is open, closed or half, got {value!r}")
         return str(value)
