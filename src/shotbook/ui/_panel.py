@@ -69,7 +69,7 @@ def widget_front_end_expected() -> bool:
 def _default_sequence() -> tuple[StepsConfiguration, TimeLanes]:
     from shotbook.types import ExecuteShot
 
-    return StepsConfiguration([ExecuteShot()]), TimeLanes(["step 0"], ["10 ms"])
+    return StepsConfiguration([ExecuteShot()]), TimeLanes(["step 1"], ["10 ms"])
 
 
 @dataclass

@@ -176,6 +176,15 @@ def test_steps_are_added_renamed_moved_and_removed(editor: TimeLanesEditor, stor
     assert stored(storage, "lanes") == demo_lanes()
 
 
+def test_new_steps_get_the_first_free_default_name(editor: TimeLanesEditor, storage: Any) -> None:
+    editor.handle({"action": "add_step", "index": 0})
+    editor.handle({"action": "add_step", "index": 4})
+    editor.handle({"action": "rename_step", "index": 0, "name": "step 3"})
+    editor.handle({"action": "add_step", "index": 0})
+    assert stored(storage, "lanes").step_names[:2] == ("step 1", "step 3")
+    assert stored(storage, "lanes").step_names[-1] == "step 2"
+
+
 def test_a_range_is_set_merged_and_split(editor: TimeLanesEditor, storage: Any) -> None:
     editor.handle(
         {"action": "set_cells", "lane": "coil current", "start": 0, "stop": 2, "value": "5 A"}

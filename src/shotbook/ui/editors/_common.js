@@ -97,7 +97,12 @@ function toolbar(model, send, ...extra) {
   );
 }
 
-function problemList(problems) {
+function problemList(problems, invalid) {
+  const unsaved = Object.keys(invalid || {}).length;
+  if ((!problems || !problems.length) && unsaved) {
+    return h("div", { className: "sb-problems" },
+      `⚠ ${unsaved} edit${unsaved === 1 ? " was" : "s were"} not saved (marked ✗ above)`);
+  }
   if (!problems || !problems.length) return h("div", { className: "sb-problems sb-ok" }, "✓ no problem found");
   return h("div", { className: "sb-problems" },
     h("div", { className: "sb-problems-title" }, `⚠ ${problems.length} problem${problems.length === 1 ? "" : "s"}`),

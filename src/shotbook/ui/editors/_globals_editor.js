@@ -55,7 +55,7 @@ function render({ model, el }) {
     out.push(adder([]));
     return [toolbar(model, send), h("table", { className: "sb-globals" },
       h("thead", {}, h("tr", {}, h("th", {}, "name"), h("th", {}, "expression"), h("th", {}, "value"), h("th", {}))),
-      h("tbody", {}, out)), invalidList(model.get("invalid")), problemList(model.get("problems")), statusLine(model)];
+      h("tbody", {}, out)), invalidList(model.get("invalid")), problemList(model.get("problems"), model.get("invalid")), statusLine(model)];
   }
 
   function siblingIndex(rows, i) {

@@ -337,7 +337,7 @@ function render({ model, el }) {
       onkeydown: gridKey }, table);
     return [bar, selectionBar(), scroller,
       newLaneInvalid ? h("div", { className: "sb-invalid-message" }, newLaneInvalid.message) : null,
-      invalidList(model.get("invalid")), problemList(model.get("problems")), statusLine(model)];
+      invalidList(model.get("invalid")), problemList(model.get("problems"), model.get("invalid")), statusLine(model)];
   }
 
   function update() {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import traitlets
@@ -323,7 +323,7 @@ class TimeLanesEditor(EditorWidget):
         index = _int(command, "index")
         if not 0 <= index <= lanes.number_steps:
             raise IndexError(f"cannot add a step at {index}: there are {lanes.number_steps}")
-        name = str(command.get("name") or f"step {lanes.number_steps + 1}")
+        name = str(command.get("name") or _free_step_name(lanes.step_names))
         duration = Expression(str(command.get("duration") or "1 ms"))
         names = list(lanes.step_names)
         durations = list(lanes.step_durations)
@@ -476,3 +476,12 @@ class TimeLanesEditor(EditorWidget):
 
 
 __all__ = ["TimeLanesEditor", "cell_text", "cell_value"]
+
+
+def _free_step_name(names: Sequence[str]) -> str:
+    """``"step N"`` for the smallest N >= 1 that no step is named yet."""
+    taken = set(names)
+    number = 1
+    while f"step {number}" in taken:
+        number += 1
+    return f"step {number}"

@@ -59,7 +59,7 @@ function render({ model, el }) {
     const view = model.get("view") || { steps: [] };
     const shots = model.get("expected_shots");
     return [toolbar(model, send, h("span", { className: "sb-shots" }, shots >= 0 ? `${shots} shot${shots === 1 ? "" : "s"}` : "shots known at run time")),
-      level(view.steps, []), invalidList(model.get("invalid")), problemList(model.get("problems")), statusLine(model)];
+      level(view.steps, []), invalidList(model.get("invalid")), problemList(model.get("problems"), model.get("invalid")), statusLine(model)];
   }
 
   function update() { rerender(el, build); el.dataset.version = model.get("version"); }

@@ -282,6 +282,8 @@ def test_create_edit_and_launch_a_sequence(editors_lab: JupyterLab, browser_cont
         assert "unexpected end of expression" in page.locator(LANES).inner_text()
         page.wait_for_function("() => document.querySelector('.shotbook-start').disabled")
         assert "not saved: lane 'mot detuning', step 3: '10 MHz +'" in blocked_text(page)
+        problems_line = page.locator(f"{LANES} .sb-problems").inner_text()
+        assert "1 edit was not saved" in problems_line, problems_line
         screenshot(page, "editors_lanes.png")
         type_into(page, "cell/mot detuning/2", "0 MHz")
         wait_start_enabled(page)
