@@ -249,6 +249,20 @@ class CatalogPathHierarchy:
         rows = self._session._read(lambda tx: tx.all("SELECT path FROM paths"))
         return {stored_path(row[0]) for row in rows}
 
+    def set_creation_date(self, path: PathLike, created: datetime) -> None:
+        """Record another creation date (used when copying a store)."""
+        path = as_path(path)
+
+        def action(tx: CatalogTransaction) -> None:
+            if path_kind(tx, path) is None:
+                raise PathNotFoundError(path, "no folder or sequence at this path")
+            tx.execute("UPDATE paths SET created = ? WHERE path = ?", [tx.time(created), str(path)])
+            tx.execute(
+                "UPDATE sequences SET created = ? WHERE path = ?", [tx.time(created), str(path)]
+            )
+
+        self._session._write(action)
+
 
 __all__ = [
     "ACTIVE_STATES",

@@ -557,5 +557,41 @@ class CatalogSequenceCollection:
         uuid = self._framed(path)
         return polars.DataFrame() if uuid is None else self._session._shots.read(uuid)
 
+    def restore_record(self, path: PathLike, stats: SequenceStats) -> None:
+        """Record the times and run information of ``stats`` (used when copying a store).
+
+        Only the record changes (creation, start, stop and heartbeat times, owner, who ran
+        it, where, with which shotbook version, expected shots); not the state nor shots.
+        """
+        path = as_path(path)
+
+        def action(tx: CatalogTransaction) -> None:
+            sequence_row(tx, path)
+            owner = stats.owner
+            tx.execute(
+                "UPDATE sequences SET created = ?, started = ?, stopped = ?, heartbeat = ?, "
+                "owner_host = ?, owner_pid = ?, owner_user = ?, ran_by = ?, host = ?, "
+                "shotbook_version = ?, expected_shots = ? WHERE path = ?",
+                [
+                    tx.time(stats.created),
+                    tx.time(stats.start_time),
+                    tx.time(stats.stop_time),
+                    tx.time(stats.last_heartbeat),
+                    None if owner is None else owner.host,
+                    None if owner is None else owner.pid,
+                    None if owner is None else owner.user,
+                    stats.ran_by,
+                    stats.host,
+                    stats.shotbook_version,
+                    stats.expected_number_of_shots,
+                    str(path),
+                ],
+            )
+            tx.execute(
+                "UPDATE paths SET created = ? WHERE path = ?", [tx.time(stats.created), str(path)]
+            )
+
+        self._session._write(action)
+
 
 __all__ = ["RECORD_COLUMNS", "CatalogSequenceCollection"]

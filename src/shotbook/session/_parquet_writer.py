@@ -137,6 +137,9 @@ class ParquetShotWriter:
         self._manifest = read_manifest(folder)
         self._columns: dict[str, ColumnInfo] = {c.name: c for c in self._manifest.columns}
         self._fields: dict[ColumnInfo, pa.Field] = {}
+        self._fixed_fields = fixed_fields()
+        # the schema of each set of columns a shot had (usually one for a whole sequence)
+        self._schemas: dict[tuple[ColumnInfo, ...], pa.Schema] = {}
         self._pending: dict[int, str] = {}
         # the tables of the pending shots this writer wrote: compaction uses them instead of
         # reading the files back (shots adopted from an earlier writer are read)
@@ -202,7 +205,8 @@ class ParquetShotWriter:
             raise ShotExistsError(index, self._folder)
         if units is None:
             units = getattr(parameters, "units", None) or {}
-        fields = fixed_fields()
+        fields = list(self._fixed_fields)
+        infos: list[ColumnInfo] = []
         arrays: list[pa.Array] = [
             pa.array([index], pa.int64()),
             pa.array([to_microseconds(start, "start", index)], TIMESTAMP_TYPE),
@@ -216,13 +220,19 @@ class ParquetShotWriter:
                 name, value, units.get(name), self._columns.get(name), index
             )
             self._add(info, array, fields, arrays, new)
+            infos.append(info)
         for name, value in data.items():
             self._check_name(name, seen, index)
             if value is None:
                 continue
             info, array = encode_data(name, value, self._columns.get(name), index)
             self._add(info, array, fields, arrays, new)
-        table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+            infos.append(info)
+        key = tuple(infos)
+        schema = self._schemas.get(key)
+        if schema is None:
+            schema = self._schemas[key] = pa.schema(fields)
+        table = pa.Table.from_arrays(arrays, schema=schema)
         if new:
             with self._state_lock:
                 for info in new:
@@ -288,13 +298,15 @@ class ParquetShotWriter:
                     row_group_size=_rows_per_group(table),
                 )
             else:
-                pq.write_table(
-                    table,
-                    temporary,
-                    compression="none",
-                    use_dictionary=False,
-                    write_statistics=[SHOT_INDEX],
-                )
+                # an open file: no file system to resolve per shot
+                with pa.OSFile(str(temporary), "wb") as sink:
+                    pq.write_table(
+                        table,
+                        sink,
+                        compression="none",
+                        use_dictionary=False,
+                        write_statistics=[SHOT_INDEX],
+                    )
             if self._fsync:
                 fsync_file(temporary)
             replace_file(temporary, target)

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shotbook.types._paths import PureSequencePath, as_path
+from shotbook.types._paths import PureSequencePath
 
-from ._catalog_paths import CatalogPathHierarchy, path_kind, sequence_row
+from ._catalog_paths import CatalogPathHierarchy
 from ._catalog_protocols import CatalogTransaction
 from ._catalog_sequences import CatalogSequenceCollection
 from ._catalog_session import CatalogDeviceConfigurations, CatalogSession
-from ._errors import PathNotFoundError
-from ._interfaces import PathLike, SequenceStats, ShotWriter
+from ._interfaces import ShotWriter
 from ._sequence import ShotContent
 from ._states import State
 
@@ -106,59 +104,9 @@ class SQLShotStorage:
 class SQLPathHierarchy(CatalogPathHierarchy):
     """The folder tree, stored in the ``paths`` table."""
 
-    def set_creation_date(self, path: PathLike, created: datetime) -> None:
-        """Record another creation date (used when copying a store)."""
-        path = as_path(path)
-
-        def action(tx: CatalogTransaction) -> None:
-            if path_kind(tx, path) is None:
-                raise PathNotFoundError(path, "no folder or sequence at this path")
-            tx.execute("UPDATE paths SET created = ? WHERE path = ?", [tx.time(created), str(path)])
-            tx.execute(
-                "UPDATE sequences SET created = ? WHERE path = ?", [tx.time(created), str(path)]
-            )
-
-        self._session._write(action)
-
 
 class SQLSequenceCollection(CatalogSequenceCollection):
     """The sequences, in the ``sequences`` table; their shots in the shot tables."""
-
-    def restore_record(self, path: PathLike, stats: SequenceStats) -> None:
-        """Record the times and run information of ``stats`` (used when copying a store).
-
-        Only the record changes (creation, start, stop and heartbeat times, owner, who ran
-        it, where, with which shotbook version, expected shots); not the state nor shots.
-        """
-        path = as_path(path)
-
-        def action(tx: CatalogTransaction) -> None:
-            sequence_row(tx, path)
-            owner = stats.owner
-            tx.execute(
-                "UPDATE sequences SET created = ?, started = ?, stopped = ?, heartbeat = ?, "
-                "owner_host = ?, owner_pid = ?, owner_user = ?, ran_by = ?, host = ?, "
-                "shotbook_version = ?, expected_shots = ? WHERE path = ?",
-                [
-                    tx.time(stats.created),
-                    tx.time(stats.start_time),
-                    tx.time(stats.stop_time),
-                    tx.time(stats.last_heartbeat),
-                    None if owner is None else owner.host,
-                    None if owner is None else owner.pid,
-                    None if owner is None else owner.user,
-                    stats.ran_by,
-                    stats.host,
-                    stats.shotbook_version,
-                    stats.expected_number_of_shots,
-                    str(path),
-                ],
-            )
-            tx.execute(
-                "UPDATE paths SET created = ? WHERE path = ?", [tx.time(stats.created), str(path)]
-            )
-
-        self._session._write(action)
 
 
 class SQLDeviceConfigurations(CatalogDeviceConfigurations):
