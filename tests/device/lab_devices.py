@@ -140,3 +140,23 @@ class RecordingDevice:
                 yield f"{self.name}:{name}"
 
         return pictures()
+
+
+class InlineRecordingDevice(RecordingDevice):
+    """A RecordingDevice that declares its shot calls fast: they run on the caller's thread.
+
+    It also records the thread of each step, and can take ``delay`` seconds to update.
+    """
+
+    shot_calls_inline = True
+
+    def __init__(self, *args: Any, delay: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.delay = delay
+        self.threads: set[int] = set()
+
+    def _step(self, step: str) -> None:
+        self.threads.add(threading.get_ident())
+        if step == "update" and self.delay:
+            time.sleep(self.delay)
+        super()._step(step)

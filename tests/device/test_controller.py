@@ -8,7 +8,7 @@ import pytest
 
 from shotbook.device import DeviceError, DeviceTimeoutError, ShotRunner
 
-from .lab_devices import RecordingDevice
+from .lab_devices import InlineRecordingDevice, RecordingDevice
 
 
 def lab(log: list[str], **options: dict) -> dict[str, RecordingDevice]:
@@ -96,3 +96,70 @@ def test_a_hanging_device_times_out_naming_it() -> None:
 def test_parameters_for_a_device_that_is_not_open() -> None:
     with ShotRunner(lab([])) as runner, pytest.raises(DeviceError, match=r"\['ghost'\]"):
         runner.run_shot({"ghost": {}})
+
+
+def inline_lab(log: list[str], **options: dict) -> dict[str, InlineRecordingDevice]:
+    return {
+        "master": InlineRecordingDevice("master", log, **options.get("master", {})),
+        "camera": InlineRecordingDevice("camera", log, kind="camera", **options.get("camera", {})),
+        "slave": InlineRecordingDevice("slave", log, software=False, **options.get("slave", {})),
+    }
+
+
+def test_fast_devices_are_called_on_the_callers_thread_in_the_same_order() -> None:
+    log: list[str] = []
+    devices = inline_lab(log)
+    with ShotRunner(devices) as runner:
+        data = runner.run_shot(PARAMETERS, timeout=5)
+        data_again = runner.run_shot(PARAMETERS, timeout=5)
+    assert (
+        data
+        == data_again
+        == {
+            "camera.cloud": "camera:cloud",
+            "camera.background": "camera:background",
+        }
+    )
+    assert log[:8] == [
+        "master.update", "camera.update", "slave.update",
+        "camera.arm", "slave.start", "master.start",
+        "camera.picture cloud", "camera.picture background",
+    ]  # fmt: skip
+    assert sorted(log[8:10]) == ["master.finished", "slave.finished"]
+    assert all(device.threads == {threading.get_ident()} for device in devices.values())
+
+
+def test_a_mix_of_fast_and_other_devices_keeps_the_worker_threads_for_the_others() -> None:
+    log: list[str] = []
+    devices: dict[str, RecordingDevice] = {**inline_lab(log)}
+    devices["slave"] = RecordingDevice("slave", log, software=False)
+    with ShotRunner(devices) as runner:
+        runner.run_shot(PARAMETERS, timeout=5)
+    assert devices["master"].threads == {threading.get_ident()}  # type: ignore[attr-defined]
+    assert log.index("slave.start") < log.index("master.start")
+    assert sorted(log[-2:]) == ["master.finished", "slave.finished"]
+
+
+@pytest.mark.parametrize("step", ["update", "arm", "start", "picture background", "finished"])
+def test_a_failing_fast_device_is_named_with_its_step(step: str) -> None:
+    log: list[str] = []
+    who = "camera" if step in ("arm", "picture background") else "slave"
+    devices = inline_lab(log, **{who: {"fail_at": step}})
+    with ShotRunner(devices) as runner, pytest.raises(DeviceError) as info:
+        runner.run_shot(PARAMETERS)
+    assert info.value.device == who
+    assert f"device {who!r} failed to" in str(info.value)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    if step in ("update", "arm"):
+        assert "master.start" not in log
+
+
+def test_a_fast_device_that_overruns_the_shot_times_out_naming_it() -> None:
+    log: list[str] = []
+    devices = inline_lab(log, camera={"delay": 0.3})
+    with ShotRunner(devices) as runner, pytest.raises(DeviceTimeoutError) as info:
+        runner.run_shot(PARAMETERS, timeout=0.1)
+    assert info.value.device == "camera"
+    assert info.value.step == "update_parameters"
+    assert "did not finish update_parameters within the shot's 0.1 s" in str(info.value)
+    assert "master.start" not in log

@@ -90,6 +90,138 @@ def test_full_simulated_shot_remote_equals_in_process(
             np.testing.assert_array_equal(a[key], b[key])  # same seed, same physics, same bytes
 
 
+def _counting(connection: DeviceServerConnection) -> list[str]:
+    """Record the methods the connection calls on its server."""
+    methods: list[str] = []
+    call = connection.call
+
+    def counted(method: str, *args, **kwargs):
+        methods.append(method)
+        return call(method, *args, **kwargs)
+
+    connection.call = counted  # type: ignore[method-assign]
+    return methods
+
+
+def test_a_shot_on_one_server_is_one_request_and_errors_name_device_and_step(
+    registry: TypeRegistry, shared_server: ServerProcess
+) -> None:
+    lab = simulated_lab(device_server="pc", seed=5)
+    slow_camera = type(lab["camera"])(
+        roi=(0, 0, 512, 512), sensor_size=(512, 512), device_server="pc", speed=1.0
+    )
+    lab = {**lab, "camera": slow_camera}
+    compiler = SequenceCompiler(lab_lanes(), lab, sim_compilers())
+    servers = {"pc": InsecureRPCConfiguration(port=shared_server.port)}
+    with (
+        open_devices(
+            lab, registry, servers, initialization=compiler.compile_initialization_parameters()
+        ) as devices,
+        ShotRunner(devices) as runner,
+    ):
+        methods = _counting(devices["camera"].connection)
+        shot = compiler.compile_shot(lab_parameters())
+        data = runner.run_shot(shot, timeout=10)
+        assert methods == ["shot.run"]
+        assert data.keys() == {"camera.cloud", "camera.background"}
+        assert data["camera.cloud"].shape == (512, 512)
+        assert devices["digital"].shots_run == 1
+        # a device refusing its parameters on the server: named, with its step and cause
+        bad = {**shot, "camera": {**shot["camera"], "exposures": [1e-3]}}
+        with pytest.raises(DeviceError) as info:
+            runner.run_shot(bad, timeout=10)
+        error = info.value
+        assert (error.device, error.step) == ("camera", "update_parameters")
+        assert "device 'camera' failed to update_parameters" in str(error)
+        assert "on device server 'pc'" in str(error)
+        assert isinstance(error.__cause__, ValueError)
+        assert "2 picture names for 1 exposures" in str(error.__cause__)
+        assert "Traceback" in error.__cause__.remote_traceback  # type: ignore[attr-defined]
+        assert devices["digital"].shots_run == 1  # nothing started
+        # a picture that does not come in time: a timeout naming the camera
+        late = {**shot, "camera": {**shot["camera"], "exposures": [0.5, 0.5], "timeout": 0.05}}
+        with pytest.raises(DeviceTimeoutError) as timed_out:
+            runner.run_shot(late, timeout=10)
+        assert (timed_out.value.device, timed_out.value.step) == ("camera", "acquire")
+        assert isinstance(timed_out.value, TimeoutError)
+        assert "got no picture 'cloud'" in str(timed_out.value)
+        # the devices still work
+        again = runner.run_shot(shot, timeout=10)
+        assert again.keys() == data.keys()
+        assert methods.count("shot.run") == 4
+
+
+@pytest.mark.parametrize(
+    ("on_server", "requests"),
+    [
+        (("camera",), ["shot.prepare", "shot.collect"]),
+        (("camera", "analog"), ["shot.prepare", "shot.start", "shot.collect"]),
+        (("digital",), ["shot.prepare", "shot.start", "shot.collect"]),
+    ],
+)
+def test_devices_split_between_this_process_and_a_server_run_the_same_shot(
+    registry: TypeRegistry,
+    shared_server: ServerProcess,
+    on_server: tuple[str, ...],
+    requests: list[str],
+) -> None:
+    lanes = lab_lanes()
+
+    def run(server: str | None) -> dict[str, np.ndarray]:
+        lab = simulated_lab(seed=9)
+        remote = simulated_lab(device_server=server, seed=9)
+        lab.update({name: remote[name] for name in on_server})
+        compiler = SequenceCompiler(lanes, lab, sim_compilers())
+        servers = {"pc": InsecureRPCConfiguration(port=shared_server.port)}
+        with (
+            open_devices(
+                lab, registry, servers, initialization=compiler.compile_initialization_parameters()
+            ) as devices,
+            ShotRunner(devices) as runner,
+        ):
+            assert runner.start_order == ["analog", "digital"]
+            shot = compiler.compile_shot(lab_parameters())
+            if server is None:
+                return runner.run_shot(shot, timeout=10)
+            assert all(isinstance(devices[name], RemoteDevice) for name in on_server)
+            methods = _counting(devices[on_server[0]].connection)
+            data = runner.run_shot(shot, timeout=10)
+            assert methods == requests  # one request per step of the server's devices
+            assert devices["digital"].shots_run == 1
+            # a failure on the server names the device and the step; the shot is dropped
+            bad = {**shot, "camera": {**shot["camera"], "exposures": [1e-3]}}
+            if "camera" in on_server:
+                with pytest.raises(DeviceError) as info:
+                    runner.run_shot(bad, timeout=10)
+                assert (info.value.device, info.value.step) == ("camera", "update_parameters")
+                assert "on device server 'pc'" in str(info.value)
+                assert isinstance(info.value.__cause__, ValueError)
+                assert devices["digital"].shots_run == 1  # nothing started
+            again = runner.run_shot(shot, timeout=10)
+            assert again.keys() == data.keys()
+            return data
+
+    local, split = run(None), run("pc")
+    assert list(local) == list(split) == ["camera.cloud", "camera.background"]
+    for key in local:
+        np.testing.assert_array_equal(local[key], split[key])
+
+
+def test_a_shot_request_out_of_turn_is_refused_clearly(
+    registry: TypeRegistry, shared_server: ServerProcess
+) -> None:
+    with connect(shared_server.port, registry) as server:
+        with pytest.raises(DeviceServerError, match="no prepared shot"):
+            server.call("shot.collect", 1.0)
+        with pytest.raises(DeviceServerError, match="no prepared shot"):
+            server.call("shot.start", ["digital"], 1.0)
+        with pytest.raises(DeviceServerError, match=r"\['ghost'\] are not open"):
+            server.call("shot.prepare", {"ghost": {}}, [], 1.0)
+        with pytest.raises(TypeError, match="timeout > 0 s"):
+            server.call("shot.run", {}, [], -1)
+        server.call("shot.abort")  # nothing to drop: fine
+
+
 def test_remote_device_behaves_like_the_device(
     registry: TypeRegistry, shared_server: ServerProcess
 ) -> None:

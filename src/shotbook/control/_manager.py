@@ -261,6 +261,8 @@ class LocalExperimentManager:
 
     def _prepare(self, path: PureSequencePath) -> SequenceRunner:
         text = str(path)
+        # one catalog transaction (one opening of the catalog): read, check, then
+        # DRAFT -> PREPARING, with nothing changing the sequence in between
         with self.storage_manager.session() as session, session.transaction():
             state = session.sequences.get_state(path)
             if state is not State.DRAFT:
@@ -271,20 +273,19 @@ class LocalExperimentManager:
                     state=state.value,
                 )
             iteration, time_lanes, global_parameters, configurations = read_sequence(session, path)
-        try:
-            snapshot = check_before_run(
-                path,
-                iteration,
-                time_lanes,
-                global_parameters,
-                configurations,
-                self.dependencies,
-                self.configuration.server_ping_timeout,
-            )
-        except SequenceFailedError as error:
-            self._bus.publish(SequenceFailed(text, error.to_dict()))
-            raise
-        with self.storage_manager.session() as session:
+            try:
+                snapshot = check_before_run(
+                    path,
+                    iteration,
+                    time_lanes,
+                    global_parameters,
+                    configurations,
+                    self.dependencies,
+                    self.configuration.server_ping_timeout,
+                )
+            except SequenceFailedError as error:
+                self._bus.publish(SequenceFailed(text, error.to_dict()))
+                raise
             session.sequences.prepare(
                 path,
                 global_parameters,

@@ -6,19 +6,27 @@ import contextlib
 import functools
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from ._protocols import DeviceError, DeviceTimeoutError
 
 
-def _program(device: Any, parameters: dict[str, Any]) -> None:
+def _program(device: Any, parameters: Mapping[str, Any]) -> None:
     device.update_parameters(**parameters)
 
 
 def _wait_finished(device: Any, deadline: float) -> None:
     device.wait_finished(max(deadline - time.monotonic(), 0.001))
+
+
+def _close_all(iterators: Mapping[str, tuple[list[str], Iterator[Any]]]) -> None:
+    for _, iterator in iterators.values():
+        close = getattr(iterator, "close", None)
+        if callable(close):
+            with contextlib.suppress(Exception):  # a finished or failed acquisition
+                close()
 
 
 def _is_sequencer(device: Any) -> bool:
@@ -27,6 +35,24 @@ def _is_sequencer(device: Any) -> bool:
 
 def _is_camera(device: Any) -> bool:
     return hasattr(device, "acquire")
+
+
+INLINE_ATTRIBUTE = "shot_calls_inline"
+"""A device class attribute: True when its shot methods return quickly without blocking on
+I/O (e.g. a simulation), so that :class:`ShotRunner` calls them on its own thread."""
+
+
+def _is_inline(device: Any) -> bool:
+    return getattr(type(device), INLINE_ATTRIBUTE, False) is True
+
+
+def _server_of(device: Any) -> Any:
+    """The connection of a device on a device server that runs whole shots, else None."""
+    from .remote._client import RemoteDevice  # here: the remote package imports this one
+
+    if isinstance(device, RemoteDevice):
+        return device.connection
+    return None
 
 
 class ShotRunner:
@@ -44,6 +70,15 @@ class ShotRunner:
     The result maps ``"device.label"`` to values, e.g. ``{"camera.cloud": array}``.
     Call :meth:`run_shot` from one thread at a time (the runner's); the devices must stay
     open (see :func:`~shotbook.device.open_devices`) while it is used.
+
+    Where the calls run: a step's calls to in-process devices go to worker threads (so
+    that a hanging device times out), except for devices whose class sets
+    ``shot_calls_inline = True`` (fast, non-blocking devices such as the simulated ones),
+    which are called on the caller's thread. When every device of a shot lives on one
+    device server, the whole shot is one request to that server, which runs these same
+    steps next to the devices; when they are split between servers (or this process),
+    each server gets one request per step (program and arm, start, collect). Errors still
+    name the device and the step, with the device's own exception as the cause.
 
     Args:
         devices: the open devices by name.
@@ -83,6 +118,8 @@ class ShotRunner:
         size = workers or max(2, len(self.devices))
         self._pool = ThreadPoolExecutor(size, thread_name_prefix="shotbook-shot")
         self._lock = threading.Lock()
+        self._inline = frozenset(n for n, dev in self.devices.items() if _is_inline(dev))
+        self._servers = {name: _server_of(dev) for name, dev in self.devices.items()}
 
     def _default_order(self) -> list[str]:
         external: list[str] = []
@@ -145,54 +182,221 @@ class ShotRunner:
                 f"the shot has parameters for device(s) {unknown} that are not open "
                 f"(open: {sorted(self.devices)})"
             )
+        if device_parameters:
+            server = self._servers.get(next(iter(device_parameters)))
+            if server is not None and all(self._servers[n] is server for n in device_parameters):
+                return self._run_on_server(server, device_parameters, timeout)
         deadline = time.monotonic() + timeout
-        # 1. program every device at once
+        hosts: dict[int, tuple[Any, dict[str, Mapping[str, Any]]]] = {}
+        for name, params in device_parameters.items():
+            server = self._servers[name]
+            if server is not None:
+                hosts.setdefault(id(server), (server, {}))[1][name] = params
+        if hosts:
+            return self._run_split(device_parameters, list(hosts.values()), deadline, timeout)
+        iterators = self._prepare_devices(device_parameters, deadline, timeout)
+        try:
+            started = [name for name in self.start_order if name in device_parameters]
+            self._start_sequencers(started, deadline, timeout)
+            return self._finish_shot(iterators, started, deadline, timeout)
+        finally:
+            _close_all(iterators)
+
+    # The steps of a shot, also run by a device server next to its devices.
+
+    def _prepare_devices(
+        self, device_parameters: Mapping[str, Mapping[str, Any]], deadline: float, timeout: float
+    ) -> dict[str, tuple[list[str], Iterator[Any]]]:
+        """1. program every device at once, 2. arm the cameras; returns their pictures."""
         self._parallel(
             "update_parameters",
             {
-                name: functools.partial(_program, self.devices[name], dict(params))
+                name: functools.partial(_program, self.devices[name], params)
                 for name, params in device_parameters.items()
             },
             deadline,
             timeout,
         )
-        # 2. arm the cameras
-        cameras = [name for name in self.cameras if name in device_parameters]
         iterators: dict[str, tuple[list[str], Iterator[Any]]] = {}
         try:
-            for name in cameras:
-                names = [str(n) for n in device_parameters[name].get("picture_names", [])]
-                armed = self._parallel(
-                    "arm (acquire)",
-                    {name: functools.partial(self.devices[name].acquire, names)},
+            for name in self.cameras:
+                if name in device_parameters:
+                    iterators[name] = self._arm(name, device_parameters[name], deadline, timeout)
+        except BaseException:
+            _close_all(iterators)
+            raise
+        return iterators
+
+    def _arm(
+        self, name: str, parameters: Mapping[str, Any], deadline: float, timeout: float
+    ) -> tuple[list[str], Iterator[Any]]:
+        names = [str(n) for n in parameters.get("picture_names", [])]
+        armed = self._parallel(
+            "arm (acquire)",
+            {name: functools.partial(self.devices[name].acquire, names)},
+            deadline,
+            timeout,
+        )
+        return names, armed[name]
+
+    def _start_sequencers(self, names: Sequence[str], deadline: float, timeout: float) -> None:
+        """3. start the sequencers, in this order (externally triggered first, master last)."""
+        for name in names:
+            self._parallel("start", {name: self.devices[name].start}, deadline, timeout)
+
+    def _finish_shot(
+        self,
+        iterators: Mapping[str, tuple[list[str], Iterator[Any]]],
+        started: Sequence[str],
+        deadline: float,
+        timeout: float,
+    ) -> dict[str, Any]:
+        """4. collect the pictures while the sequencers finish; returns the shot's data."""
+        jobs: dict[str, Callable[[], Any]] = {}
+        for name, (names, iterator) in iterators.items():
+            jobs[name] = functools.partial(self._collect, name, names, iterator)
+        results = self._parallel("acquire", jobs, deadline, timeout)
+        finishing: dict[str, Callable[[], Any]] = {
+            name: functools.partial(_wait_finished, self.devices[name], deadline)
+            for name in started
+        }
+        self._parallel("wait_finished", finishing, deadline, timeout)
+        data: dict[str, Any] = {}
+        for name in iterators:
+            data.update(results.get(name, {}))
+        return data
+
+    def _run_split(
+        self,
+        device_parameters: Mapping[str, Mapping[str, Any]],
+        hosts: list[tuple[Any, dict[str, Mapping[str, Any]]]],
+        deadline: float,
+        timeout: float,
+    ) -> dict[str, Any]:
+        """A shot of devices on several device servers (or some in this process).
+
+        Each server gets one request per step: program and arm its devices, start a run
+        of consecutive sequencers of the start order, collect its pictures and wait for
+        its sequencers. The devices of this process are driven as usual.
+        """
+        order = [name for name in self.start_order if name in device_parameters]
+        local = {n: p for n, p in device_parameters.items() if self._servers[n] is None}
+        prepared: list[Any] = []
+        collected: list[Any] = []
+        iterators: dict[str, tuple[list[str], Iterator[Any]]] = {}
+        try:
+            jobs: dict[str, Callable[[], Any]] = {
+                name: functools.partial(_program, self.devices[name], params)
+                for name, params in local.items()
+            }
+            for server, params in hosts:
+                jobs[next(iter(params))] = functools.partial(
+                    self._prepare_on, server, params, order, deadline, prepared
+                )
+            self._parallel("update_parameters", jobs, deadline, timeout)
+            for name in self.cameras:
+                if name in local:
+                    iterators[name] = self._arm(name, local[name], deadline, timeout)
+            index = 0
+            while index < len(order):
+                server = self._servers[order[index]]
+                if server is None:
+                    self._start_sequencers(order[index : index + 1], deadline, timeout)
+                    index += 1
+                    continue
+                group = [order[index]]
+                while index + len(group) < len(order) and (
+                    self._servers[order[index + len(group)]] is server
+                ):
+                    group.append(order[index + len(group)])
+                self._parallel(
+                    "start",
+                    {group[0]: functools.partial(self._start_on, server, group, deadline)},
                     deadline,
                     timeout,
                 )
-                iterators[name] = (names, armed[name])
-            # 3. start the sequencers, externally triggered first, master last
-            started = [name for name in self.start_order if name in device_parameters]
-            for name in started:
-                self._parallel("start", {name: self.devices[name].start}, deadline, timeout)
-            # 4. collect pictures while the sequencers finish
-            jobs: dict[str, Callable[[], Any]] = {}
+                index += len(group)
+            jobs = {}
             for name, (names, iterator) in iterators.items():
                 jobs[name] = functools.partial(self._collect, name, names, iterator)
+            for server, params in hosts:
+                jobs[next(iter(params))] = functools.partial(
+                    self._collect_on, server, params, deadline, collected
+                )
             results = self._parallel("acquire", jobs, deadline, timeout)
             finishing: dict[str, Callable[[], Any]] = {
                 name: functools.partial(_wait_finished, self.devices[name], deadline)
-                for name in started
+                for name in order
+                if name in local
             }
             self._parallel("wait_finished", finishing, deadline, timeout)
         finally:
-            for _, iterator in iterators.values():
-                close = getattr(iterator, "close", None)
-                if callable(close):
-                    with contextlib.suppress(Exception):  # a finished or failed acquisition
-                        close()
+            _close_all(iterators)
+            for server in prepared:
+                if server not in collected:
+                    server.abort_shot()
+        merged: dict[str, Any] = {}
+        for values in results.values():
+            merged.update(values)
         data: dict[str, Any] = {}
-        for name in cameras:
-            data.update(results.get(name, {}))
+        for camera in self.cameras:  # in the cameras' order, as in-process
+            prefix = f"{camera}."
+            data.update((k, v) for k, v in merged.items() if k.startswith(prefix))
         return data
+
+    def _names(self, names: Iterable[str]) -> dict[str, str]:
+        return {name: self.devices[name].name for name in names}
+
+    def _prepare_on(
+        self,
+        server: Any,
+        parameters: Mapping[str, Mapping[str, Any]],
+        order: Sequence[str],
+        deadline: float,
+        prepared: list[Any],
+    ) -> None:
+        started = [name for name in order if name in parameters]
+        server.prepare_shot(
+            self._names(parameters),
+            parameters,
+            started,
+            max(deadline - time.monotonic(), 0.001),
+        )
+        prepared.append(server)
+
+    def _start_on(self, server: Any, names: list[str], deadline: float) -> None:
+        server.start_shot(self._names(names), names, max(deadline - time.monotonic(), 0.001))
+
+    def _collect_on(
+        self, server: Any, names: Iterable[str], deadline: float, collected: list[Any]
+    ) -> dict[str, Any]:
+        collected.append(server)  # the server drops the shot whatever happens now
+        data: dict[str, Any] = server.collect_shot(
+            self._names(names), max(deadline - time.monotonic(), 0.001)
+        )
+        return data
+
+    def _run_on_server(
+        self, server: Any, device_parameters: Mapping[str, Mapping[str, Any]], timeout: float
+    ) -> dict[str, Any]:
+        """The whole shot as one request to the device server holding all its devices."""
+        order = [name for name in self.start_order if name in device_parameters]
+        cameras = [name for name in self.cameras if name in device_parameters]
+        try:
+            result: dict[str, Any] = server.run_shot(
+                self._names(device_parameters), device_parameters, order, cameras, timeout
+            )
+        except DeviceError:
+            raise
+        except Exception as exc:  # the server refused the request itself
+            name = (cameras or order or list(device_parameters))[0]
+            raise DeviceError(
+                f"device server {server.server_name!r} could not run the shot of devices "
+                f"{sorted(device_parameters)}: {type(exc).__name__}: {exc}",
+                device=name,
+                step="run_shot",
+            ) from exc
+        return result
 
     @staticmethod
     def _collect(camera: str, names: list[str], iterator: Iterator[Any]) -> dict[str, Any]:
@@ -217,13 +421,12 @@ class ShotRunner:
                 step=step,
             )
 
-    @staticmethod
-    def _call(name: str, step: str, function: Callable[[], Any]) -> Any:
+    def _call(self, name: str, step: str, function: Callable[[], Any]) -> Any:
         try:
             return function()
         except DeviceError as exc:
-            if exc.device == name:
-                raise
+            if exc.device == name or exc.device in self.devices:
+                raise  # already names its device (e.g. from a device server)
             raise DeviceError(
                 f"device {name!r} failed to {step}: {exc}", device=name, step=step
             ) from exc
@@ -244,11 +447,24 @@ class ShotRunner:
     ) -> dict[str, Any]:
         if not jobs:
             return {}
+        if self._inline.issuperset(jobs):
+            return self._inline_calls(step, jobs, deadline, timeout)
         for name in jobs:
             self._check_deadline(name, step, deadline, timeout)
+        # the other devices' calls go to worker threads; the fast ones run here meanwhile
         futures: dict[Future[Any], str] = {
-            self._pool.submit(self._call, name, step, job): name for name, job in jobs.items()
+            self._pool.submit(self._call, name, step, job): name
+            for name, job in jobs.items()
+            if name not in self._inline
         }
+        try:
+            results = self._inline_calls(
+                step, {n: j for n, j in jobs.items() if n in self._inline}, deadline, timeout
+            )
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
         done, pending = wait(
             futures, timeout=max(deadline - time.monotonic(), 0.0), return_when=FIRST_EXCEPTION
         )
@@ -266,4 +482,25 @@ class ShotRunner:
                 device=late[0],
                 step=step,
             )
-        return {futures[f]: f.result() for f in done}
+        results.update((futures[f], f.result()) for f in done)
+        return results
+
+    def _inline_calls(
+        self,
+        step: str,
+        jobs: Mapping[str, Callable[[], Any]],
+        deadline: float,
+        timeout: float,
+    ) -> dict[str, Any]:
+        """The calls of a step, one after the other on this thread (fast devices only)."""
+        results: dict[str, Any] = {}
+        for name, job in jobs.items():
+            self._check_deadline(name, step, deadline, timeout)
+            results[name] = self._call(name, step, job)
+            if time.monotonic() > deadline:
+                raise DeviceTimeoutError(
+                    f"device(s) {[name]} did not finish {step} within the shot's {timeout:g} s",
+                    device=name,
+                    step=step,
+                )
+        return results

@@ -7,6 +7,11 @@ controller calls. Nothing here needs to be inherited: the protocols are structur
 
 Methods that a device server may call are marked with :func:`remote` (or listed in a
 ``remote_methods`` class attribute); a device server exposes only those.
+
+A device class may set ``shot_calls_inline = True`` when its shot methods return quickly
+without blocking on I/O (a simulation, a driver that only queues commands): the
+:class:`~shotbook.device.ShotRunner` then calls them on its own thread, saving a thread hop
+per step. Other devices are called from worker threads, so that one that hangs times out.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ from ._errors import (
     RPCError,
     RPCTimeoutError,
     UnknownMethodError,
+    build_remote_error,
+    mro_names,
 )
 from ._events import Event, EventPublisher, EventSubscriber
 from ._server import RPCServer
@@ -48,7 +50,9 @@ __all__ = [
     "RPCTimeoutError",
     "RemoteError",
     "UnknownMethodError",
+    "build_remote_error",
     "call_context",
     "generate_keypair",
     "load_public_key",
+    "mro_names",
 ]

@@ -8,7 +8,13 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from shotbook.registry import TypeRegistry
-from shotbook.rpc import RPCClient, RPCConnectionError, RPCTimeoutError
+from shotbook.rpc import (
+    RemoteError,
+    RPCClient,
+    RPCConnectionError,
+    RPCTimeoutError,
+    build_remote_error,
+)
 
 from .._codec import WireCodec
 from .._protocols import (
@@ -204,6 +210,158 @@ class DeviceServerConnection:
                 device=device,
                 step=action,
             ) from None
+
+    def run_shot(
+        self,
+        names: Mapping[str, str],
+        device_parameters: Mapping[str, Mapping[str, Any]],
+        start_order: list[str],
+        cameras: list[str],
+        timeout: float,
+    ) -> dict[str, Any]:
+        """Run one shot of devices all on this server, in one request.
+
+        The server programs the devices, arms the cameras, starts the sequencers in
+        ``start_order``, collects the pictures and waits for the sequencers, as
+        :class:`~shotbook.device.ShotRunner` does in-process, within ``timeout`` seconds.
+
+        Args:
+            names: the server-side name of each device, by the caller's name.
+            device_parameters: the compiled shot parameters, by the caller's name.
+            start_order: the sequencers to start, in order (caller's names).
+            cameras: the cameras of the shot (caller's names). The server finds them
+                itself; a lost connection or a late reply is reported against the first
+                (a shot mostly waits for its pictures), else the master.
+            timeout: seconds for the whole shot.
+
+        Returns:
+            The shot data by ``"device.label"`` (caller's device names).
+
+        Raises:
+            DeviceError: naming the device and the step (``DeviceTimeoutError`` for a step
+                out of time); the device's own exception, with its remote traceback, is the
+                cause.
+        """
+        # the call waiting longest is a camera's (pictures), else the master's (last started)
+        waiting = (cameras or start_order[-1:] or list(names))[0]
+        return self._shot_call(
+            "shot.run",
+            names,
+            waiting,
+            f"run a shot of devices {sorted(names)}",
+            timeout,
+            self._encode_parameters(names, device_parameters),
+            [names[n] for n in start_order],
+        )
+
+    # A shot of devices split between servers (see ShotRunner): one request per server and
+    # step. The server keeps the armed cameras between the requests.
+
+    def prepare_shot(
+        self,
+        names: Mapping[str, str],
+        device_parameters: Mapping[str, Mapping[str, Any]],
+        start_order: list[str],
+        timeout: float,
+    ) -> None:
+        """Program the devices and arm the cameras of a shot (server-side names in
+        ``names``, by the caller's); ``start_order`` lists the sequencers to start."""
+        self._shot_call(
+            "shot.prepare",
+            names,
+            next(iter(names)),
+            f"program devices {sorted(names)}",
+            timeout,
+            self._encode_parameters(names, device_parameters),
+            [names[n] for n in start_order],
+        )
+
+    def start_shot(self, names: Mapping[str, str], start: list[str], timeout: float) -> None:
+        """Start these prepared sequencers, in this order."""
+        self._shot_call(
+            "shot.start", names, start[0], f"start {start}", timeout, [names[n] for n in start]
+        )
+
+    def collect_shot(self, names: Mapping[str, str], timeout: float) -> dict[str, Any]:
+        """Collect the prepared shot's pictures and wait for its started sequencers."""
+        return self._shot_call(
+            "shot.collect", names, next(iter(names)), "collect the shot", timeout
+        )
+
+    def abort_shot(self) -> None:
+        """Drop a prepared shot (its cameras are disarmed); errors are only logged."""
+        try:
+            self.call("shot.abort", timeout=min(self.timeout, 2.0), what="drop the shot")
+        except Exception as exc:
+            _log.warning("could not drop the shot on %r: %s", self.server_name, exc)
+
+    def _encode_parameters(
+        self, names: Mapping[str, str], device_parameters: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        codec = self.codec
+        return {
+            names[name]: codec.encode(dict(values))["$dict"]
+            for name, values in device_parameters.items()
+        }
+
+    def _shot_call(
+        self,
+        method: str,
+        names: Mapping[str, str],
+        waiting: str,
+        what: str,
+        timeout: float,
+        *args: Any,
+    ) -> dict[str, Any]:
+        """A shot request; the server enforces ``timeout``, this side waits a bit more."""
+        reply = self.call(
+            method, *args, timeout, timeout=timeout + self.timeout, device=waiting, what=what
+        )
+        local = {remote: name for name, remote in names.items()}
+        if not isinstance(reply, dict):
+            raise DeviceError(
+                f"device server {self.server_name!r} sent a malformed reply to {method}",
+                device=waiting,
+                step=what,
+            )
+        failure = reply.get("failed")
+        if failure is not None:
+            raise self._shot_failure(failure, local)
+        codec = self.codec
+        data: dict[str, Any] = {}
+        for key, value in (reply.get("data") or {}).items():
+            device, _, label = str(key).partition(".")
+            data[f"{local.get(device, device)}.{label}"] = codec.decode(value)
+        return data
+
+    def _shot_failure(self, failure: Any, local: Mapping[str, str]) -> DeviceError:
+        if not isinstance(failure, dict):
+            return DeviceError(f"device server {self.server_name!r} sent a malformed failure")
+        remote_name = str(failure.get("device", ""))
+        device = local.get(remote_name, remote_name)
+        step = str(failure.get("step", ""))
+        cause: RemoteError | None = None
+        detail = failure.get("cause")
+        if isinstance(detail, dict):
+            cause = build_remote_error(
+                [str(n) for n in detail.get("mro") or ["RemoteError"]],
+                str(detail.get("msg", "")),
+                str(detail.get("tb", "")),
+                method="shot.run",
+                server=self.address,
+                exception_types=_EXCEPTION_TYPES,
+            )
+        kind = DeviceTimeoutError if failure.get("timeout") else DeviceError
+        message = str(failure.get("message", ""))
+        if remote_name != device:
+            message = message.replace(repr(remote_name), repr(device))
+        error = kind(
+            f"{message} (on device server {self.server_name!r}, {self.address})",
+            device=device,
+            step=step,
+        )
+        error.__cause__ = cause
+        return error
 
     @property
     def broken(self) -> bool:

@@ -9,6 +9,8 @@ import logging
 import logging.handlers
 import os
 import threading
+import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from shotbook.registry import RegistryError, TypeRegistry
-from shotbook.rpc import ClientInfo, RPCServer, call_context
+from shotbook.rpc import ClientInfo, RPCServer, call_context, mro_names
 
 from .._codec import WireCodec
-from .._protocols import is_remote_property, remote_methods_of
+from .._controller import ShotRunner
+from .._protocols import DeviceError, DeviceTimeoutError, is_remote_property, remote_methods_of
 from ._config import InsecureRPCConfiguration, RPCConfiguration, SecureRPCConfiguration
 
 DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
@@ -58,12 +61,39 @@ def register_device_class(registry: TypeRegistry, tag: str, cls: type) -> None:
 
 
 @dataclass
+class _PreparedShot:
+    """A shot programmed and armed here, waiting for its start and collect requests."""
+
+    runner: ShotRunner
+    iterators: dict[str, tuple[list[str], Iterator[Any]]]
+    started: list[str] = field(default_factory=list)
+
+
+@dataclass
 class _Lease:
     client_id: bytes
     holder: str
     since: dt.datetime
     devices: dict[str, Any] = field(default_factory=dict)
     iterators: dict[int, tuple[str, Iterator[Any]]] = field(default_factory=dict)
+    shot_runners: dict[tuple[tuple[str, ...], tuple[str, ...]], ShotRunner] = field(
+        default_factory=dict
+    )
+    prepared: _PreparedShot | None = None
+
+    def drop_shot_runners(self, device: str | None = None) -> None:
+        """Forget the shot runners (of ``device``, or all) and a prepared shot."""
+        self.drop_prepared()
+        for key in list(self.shot_runners):
+            if device is None or device in key[0]:
+                self.shot_runners.pop(key).close()
+
+    def drop_prepared(self) -> None:
+        """Disarm the cameras of a prepared shot, if any."""
+        shot, self.prepared = self.prepared, None
+        if shot is not None:
+            for _, iterator in shot.iterators.values():
+                _close_iterator(iterator)
 
 
 class DeviceServer:
@@ -77,7 +107,10 @@ class DeviceServer:
     Only classes registered with :func:`register_device_class` in ``registry`` can be built,
     and only their remote methods (see :func:`~shotbook.device.remote_methods_of`) called.
     Arguments are data (msgpack, raw numpy buffers, registered types by tag); nothing is
-    unpickled or evaluated.
+    unpickled or evaluated. A whole shot of devices open here is one request
+    (``shot.run``, see :meth:`DeviceServerConnection.run_shot
+    <shotbook.device.remote.DeviceServerConnection.run_shot>`): the server runs the steps
+    of :class:`~shotbook.device.ShotRunner` next to the devices.
 
     It logs to ``log_dir/<name>.log`` (rotating; default ``./logs``).
 
@@ -147,6 +180,11 @@ class DeviceServer:
             "device.close": self._close_device,
             "iterator.next": self._iterator_next,
             "iterator.close": self._iterator_close,
+            "shot.run": self._run_shot,
+            "shot.prepare": self._prepare_shot,
+            "shot.start": self._start_shot,
+            "shot.collect": self._collect_shot,
+            "shot.abort": self._abort_shot,
         }
         for method, function in methods.items():
             self._rpc.register(method, function)
@@ -241,6 +279,7 @@ class DeviceServer:
             self._close_lease(lease, why)
 
     def _close_lease(self, lease: _Lease, why: str) -> None:
+        lease.drop_shot_runners()
         for _, iterator in list(lease.iterators.values()):
             _close_iterator(iterator)
         lease.iterators.clear()
@@ -379,12 +418,125 @@ class DeviceServer:
         lease, device = self._device(name)
         with self._lock:
             lease.devices.pop(name, None)
+            lease.drop_shot_runners(name)
             for key, (owner, iterator) in list(lease.iterators.items()):
                 if owner == name:
                     del lease.iterators[key]
                     _close_iterator(iterator)
         device.__exit__(None, None, None)
         self._log.info("closed device %r", name)
+
+    def _run_shot(self, parameters: Any, start_order: Any, timeout: Any) -> dict[str, Any]:
+        """One shot of devices open here: what :class:`ShotRunner` does, next to them.
+
+        Returns ``{"data": {"device.label": value}}``, or ``{"failed": {...}}`` naming the
+        device and the step that failed, with the device's exception as the cause.
+        """
+        _, runner, decoded = self._shot_request(parameters, start_order, timeout)
+        try:
+            data = runner.run_shot(decoded, float(timeout))
+        except DeviceError as exc:
+            return {"failed": _failure(exc)}
+        return self._shot_data(data)
+
+    def _prepare_shot(self, parameters: Any, start_order: Any, timeout: Any) -> dict[str, Any]:
+        """Program the shot's devices and arm its cameras (then shot.start, shot.collect)."""
+        lease, runner, decoded = self._shot_request(parameters, start_order, timeout)
+        with self._lock:
+            lease.drop_prepared()
+        deadline = time.monotonic() + float(timeout)
+        try:
+            iterators = runner._prepare_devices(decoded, deadline, float(timeout))
+        except DeviceError as exc:
+            return {"failed": _failure(exc)}
+        with self._lock:
+            lease.prepared = _PreparedShot(runner, iterators)
+        return {}
+
+    def _start_shot(self, names: Any, timeout: Any) -> dict[str, Any]:
+        """Start these sequencers of the prepared shot, in order."""
+        shot = self._prepared()
+        _check_timeout(timeout)
+        if not isinstance(names, list) or not all(
+            isinstance(n, str) and n in shot.runner.start_order for n in names
+        ):
+            raise TypeError(
+                f"shot.start takes sequencers of the prepared shot "
+                f"({shot.runner.start_order}), got {names!r}"
+            )
+        try:
+            shot.runner._start_sequencers(names, time.monotonic() + timeout, float(timeout))
+        except DeviceError as exc:
+            return {"failed": _failure(exc)}
+        finally:
+            shot.started.extend(names)  # a failed start may have started: wait for it too
+        return {}
+
+    def _collect_shot(self, timeout: Any) -> dict[str, Any]:
+        """The prepared shot's pictures, once its started sequencers have finished."""
+        shot = self._prepared()
+        _check_timeout(timeout)
+        with self._lock:
+            lease = self._holder_lease()
+            if lease.prepared is shot:
+                lease.prepared = None
+        try:
+            data = shot.runner._finish_shot(
+                shot.iterators, shot.started, time.monotonic() + timeout, float(timeout)
+            )
+        except DeviceError as exc:
+            return {"failed": _failure(exc)}
+        finally:
+            for _, iterator in shot.iterators.values():
+                _close_iterator(iterator)
+        return self._shot_data(data)
+
+    def _abort_shot(self) -> None:
+        with self._lock:
+            self._holder_lease().drop_prepared()
+
+    def _prepared(self) -> _PreparedShot:
+        with self._lock:
+            shot = self._holder_lease().prepared
+        if shot is None:
+            raise DeviceServerError(
+                f"device server {self.name!r} has no prepared shot (shot.prepare first)"
+            )
+        return shot
+
+    def _shot_request(
+        self, parameters: Any, start_order: Any, timeout: Any
+    ) -> tuple[_Lease, ShotRunner, dict[str, dict[str, Any]]]:
+        """Check a shot request; the lease, a runner of its devices, the decoded parameters."""
+        if not isinstance(parameters, dict) or not all(
+            isinstance(v, dict) for v in parameters.values()
+        ):
+            raise TypeError("a shot request takes a map of device name to parameter map")
+        if not isinstance(start_order, list) or not all(isinstance(n, str) for n in start_order):
+            raise TypeError("a shot request takes the start order as a list of device names")
+        _check_timeout(timeout)
+        names = tuple(sorted(parameters))
+        key = (names, tuple(start_order))
+        with self._lock:
+            lease = self._holder_lease()
+            runner = lease.shot_runners.get(key)
+            if runner is None:
+                missing = [n for n in names if lease.devices.get(n) is None]
+                if missing:
+                    raise DeviceServerError(
+                        f"device(s) {missing} are not open on device server {self.name!r} "
+                        f"(open: {', '.join(sorted(lease.devices)) or 'none'})"
+                    )
+                devices = {n: lease.devices[n] for n in names}
+                runner = ShotRunner(devices, start_order=start_order)
+                lease.shot_runners[key] = runner
+        decoded = {
+            name: self._codec.decode({"$dict": values}) for name, values in parameters.items()
+        }
+        return lease, runner, decoded
+
+    def _shot_data(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"data": {label: self._codec.encode(value) for label, value in data.items()}}
 
     def _remove_handler(self) -> None:
         if self._handler is not None:
@@ -395,6 +547,26 @@ class DeviceServer:
 
     def __repr__(self) -> str:
         return f"DeviceServer({self.name!r}, {self.address!r})"
+
+
+def _check_timeout(timeout: Any) -> None:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise TypeError(f"a shot request takes a timeout > 0 s, got {timeout!r}")
+
+
+def _failure(error: DeviceError) -> dict[str, Any]:
+    cause = error.__cause__ if error.__cause__ is not None else error
+    return {
+        "device": error.device,
+        "step": error.step,
+        "timeout": isinstance(error, DeviceTimeoutError),
+        "message": str(error),
+        "cause": {
+            "mro": mro_names(type(cause)),
+            "msg": str(cause),
+            "tb": "".join(traceback.format_exception(cause)),
+        },
+    }
 
 
 def _close_iterator(iterator: Iterator[Any]) -> None:

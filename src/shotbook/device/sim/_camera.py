@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -61,6 +61,9 @@ class SimulatedCamera:
         ...     [picture.shape for picture in camera.acquire(["cloud"])]
         [(64, 64)]
     """
+
+    shot_calls_inline: ClassVar[bool] = True
+    """Its shot methods return at once or sleep for the simulated time (see ShotRunner)."""
 
     def __init__(
         self,

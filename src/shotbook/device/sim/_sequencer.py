@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from shotbook.compile import Instruction, SoftwareTrigger
 
@@ -46,6 +46,9 @@ class SimulatedSequencer:
         ...     pulser.shots_run
         1
     """
+
+    shot_calls_inline: ClassVar[bool] = True
+    """Its shot methods return at once or sleep for the simulated time (see ShotRunner)."""
 
     def __init__(
         self,
