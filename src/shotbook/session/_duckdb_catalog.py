@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
+from ._duckdb_attach import attached
 from ._errors import StoreLockedError, StoreVersionError
 from ._schema import SCHEMA_VERSION, create_schema, detect_version
 
@@ -125,37 +126,35 @@ class DuckDBCatalog:
     from_db_time = staticmethod(from_db_time)
     """A stored time as a timezone-aware UTC datetime."""
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """Open the catalog file, waiting at most ``lock_timeout`` for another process."""
-        start = time.monotonic()
-        delay = 0.002
-        while True:
-            try:
-                return duckdb.connect(str(self.path))
-            except duckdb.IOException as error:
-                if not is_lock_error(error):
-                    raise
-                waited = time.monotonic() - start
-                if waited >= self.lock_timeout:
-                    raise StoreLockedError(
-                        self.path,
-                        f"the catalog is held by another process ({lock_holder(error)}); "
-                        f"waited {waited:.1f} s. A session holds the catalog only during one "
-                        "call or one transaction: wait for that process to finish its call, "
-                        "stop it if it is stuck, or raise DuckDBConfig.lock_timeout",
-                    ) from None
-                remaining = self.lock_timeout - waited
-                time.sleep(min(delay * (0.5 + random.random()), remaining))
-                delay = min(delay * 2, 0.05)
-
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """An open connection (no transaction), closed on exit."""
-        connection = self.connect()
-        try:
+        """The catalog, open for one call (no transaction); released on exit.
+
+        Waits at most ``lock_timeout`` for another process that holds the file.
+        """
+        start = time.monotonic()
+        delay = 0.002
+        with contextlib.ExitStack() as stack:
+            while True:
+                try:
+                    connection = stack.enter_context(attached(self.path))
+                    break
+                except duckdb.IOException as error:
+                    if not is_lock_error(error):
+                        raise
+                    waited = time.monotonic() - start
+                    if waited >= self.lock_timeout:
+                        raise StoreLockedError(
+                            self.path,
+                            f"the catalog is held by another process ({lock_holder(error)}); "
+                            f"waited {waited:.1f} s. A session holds the catalog only during "
+                            "one call or one transaction: wait for that process to finish its "
+                            "call, stop it if it is stuck, or raise DuckDBConfig.lock_timeout",
+                        ) from None
+                    remaining = self.lock_timeout - waited
+                    time.sleep(min(delay * (0.5 + random.random()), remaining))
+                    delay = min(delay * 2, 0.05)
             yield connection
-        finally:
-            connection.close()
 
     def ensure_current(self, connection: duckdb.DuckDBPyConnection) -> None:
         """Create a missing catalog; refuse one of another schema version (never change it)."""
