@@ -317,6 +317,38 @@ def test_compaction_every_n_shots_and_at_close(store: ParquetShotStore) -> None:
     assert after.get_column("shot_index").to_list() == list(range(10))
 
 
+def test_compaction_waits_for_a_gap_between_shots_but_not_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Back-to-back shots defer the background compaction, up to 10 x compact_every."""
+    monkeypatch.setattr(_parquet_writer, "_IDLE_S", 3600.0)  # never a long enough gap
+    store = ParquetShotStore(tmp_path / "seq", compact_every=2)
+    with store.writer() as writer:
+        for index in range(19):
+            writer.write_shot(index, {"a": float(index)}, {"b.c": image(index, (8, 8))}, T0, T0)
+        time.sleep(0.3)
+        assert files(store.folder, "part-") == []  # due since shot 2, deferred
+        assert len(files(store.folder, "shot-")) == 19
+        writer.write_shot(19, {"a": 19.0}, {"b.c": image(19, (8, 8))}, T0, T0)  # 20 pending
+        wait_for(lambda: files(store.folder, "shot-") == [])
+        assert files(store.folder, "part-") == ["part-0001.parquet"]
+    assert store.read_polars().get_column("shot_index").to_list() == list(range(20))
+
+
+def test_a_gap_between_shots_lets_the_due_compaction_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_parquet_writer, "_IDLE_S", 0.05)
+    store = ParquetShotStore(tmp_path / "seq", compact_every=2)
+    with store.writer() as writer:
+        for index in range(2):
+            writer.write_shot(index, {"a": float(index)}, {"b.c": image(index, (8, 8))}, T0, T0)
+        wait_for(lambda: files(store.folder, "part-") == ["part-0001.parquet"])
+        assert files(store.folder, "shot-") == []
+        writer.write_shot(2, {"a": 2.0}, {"b.c": image(2, (8, 8))}, T0, T0)
+    assert store.read_polars().get_column("shot_index").to_list() == list(range(3))
+
+
 def test_background_compaction_runs_while_writing(tmp_path: Path) -> None:
     store = ParquetShotStore(tmp_path / "seq", compact_every=2)
     with store.writer() as writer:

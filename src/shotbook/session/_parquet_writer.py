@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +50,12 @@ __all__ = ["ParquetShotWriter", "ShotExistsError"]
 
 _log = logging.getLogger(__name__)
 _ROW_GROUP_BYTES: Final = 8 << 20
+_IDLE_S: Final = 0.02
+"""A due compaction waits until no shot was written for this long (shots keep their pace)."""
+_DEFER_LIMIT: Final = 10
+"""...but not beyond ``compact_every * _DEFER_LIMIT`` pending shots (bounded file count)."""
+_KEEP_BYTES: Final = 256 << 20
+"""Tables of pending shots kept in memory for compaction, at most (beyond: read back)."""
 _ACTIVE: set[Path] = set()
 _ACTIVE_LOCK = threading.Lock()
 
@@ -107,8 +114,10 @@ class ParquetShotWriter:
     :meth:`write_shot` returns once the shot's file is renamed into place: from then on the
     shot survives the death of this process (and a power loss with ``fsync=True``) and other
     processes see it. Every ``compact_every`` shots, a background thread rewrites the per-shot
-    files into one compressed part (zstd scalars, lz4 arrays by default);
-    :meth:`close` runs a final compaction.
+    files into one compressed part (zstd scalars, lz4 arrays by default), as soon as the shots
+    leave it a gap: while shots arrive back to back it waits, up to ``10 * compact_every``
+    pending shots, so that compaction never slows a fast run down. :meth:`close` runs a
+    final compaction.
 
     >>> with store.writer() as writer:  # doctest: +SKIP
     ...     writer.write_shot(0, {"wait_time": 0.005}, {"camera.picture": image}, start, end)
@@ -144,6 +153,8 @@ class ParquetShotWriter:
         # the tables of the pending shots this writer wrote: compaction uses them instead of
         # reading the files back (shots adopted from an earlier writer are read)
         self._written: dict[int, pa.Table] = {}
+        self._written_bytes = 0
+        self._last_write = time.monotonic()
         self._indices: set[int] = set(self._manifest.covered)
         self._adopt_per_shot_files()
         self._closed = False
@@ -242,7 +253,10 @@ class ParquetShotWriter:
         with self._state_lock:
             self._indices.add(index)
             self._pending[index] = shot_file_name(index)
-            self._written[index] = table
+            if self._written_bytes + table.nbytes <= _KEEP_BYTES:
+                self._written[index] = table
+                self._written_bytes += table.nbytes
+            self._last_write = time.monotonic()
             due = len(self._pending) >= self._compact_every
         if due:
             self._start_background()
@@ -350,7 +364,9 @@ class ParquetShotWriter:
             self._save_manifest(manifest.with_columns(self._columns.values()))
             for index in batch:
                 del self._pending[index]
-                self._written.pop(index, None)
+                kept_table = self._written.pop(index, None)
+                if kept_table is not None:
+                    self._written_bytes -= kept_table.nbytes
         kept = [name for name in batch.values() if not remove_quietly(self._folder / name)]
         if kept:  # Windows: a reader holds them; delete later
             with self._state_lock:
@@ -394,7 +410,7 @@ class ParquetShotWriter:
         while True:
             self._wake.wait()
             self._wake.clear()
-            if self._stopping:
+            if self._stopping or not self._wait_for_a_gap():
                 return
             try:
                 with self._compaction_lock:
@@ -405,6 +421,21 @@ class ParquetShotWriter:
                 _log.exception("background compaction of %s failed", self._folder)
                 if self._background_error is None:
                     self._background_error = error
+
+    def _wait_for_a_gap(self) -> bool:
+        """Wait until no shot was written for ``_IDLE_S`` or too many are pending.
+
+        ``False`` when the writer is closing meanwhile (close compacts everything itself).
+        """
+        while not self._stopping:
+            with self._state_lock:
+                quiet = time.monotonic() - self._last_write
+                overdue = len(self._pending) >= self._compact_every * _DEFER_LIMIT
+            if quiet >= _IDLE_S or overdue:
+                return True
+            self._wake.wait(_IDLE_S - quiet)
+            self._wake.clear()
+        return False
 
     # ------------------------------------------------------------------------------ closing
 
