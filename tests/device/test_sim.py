@@ -298,6 +298,40 @@ def test_sim_camera_parameters_are_checked_when_compiling(registry: TypeRegistry
         compiler.compile_shot(lab_parameters())
 
 
+def test_sim_camera_expressions_are_checked_before_the_run() -> None:
+    """A cloud expression naming no parameter of the sequence, or in the wrong unit, is
+    reported by the static checks (not at the first shot), naming the camera."""
+    from shotbook.compile import SequenceCheckError, check_sequence
+    from shotbook.device.sim import sim_compilers
+    from shotbook.types import ExecuteShot, ParameterNamespace, StepsConfiguration
+
+    lab = simulated_lab()
+    lab["camera"] = SimulatedCameraConfiguration(
+        roi=(0, 0, 512, 512), sensor_size=(512, 512), time_of_flight="tof_wait"
+    )
+    lanes = lab_lanes()
+    lanes = TimeLanes(lanes.step_names, ["mot.loading_time", "10 ms", "5 ms", "1 ms", "1 ms"],
+                      lanes.lanes.items())  # fmt: skip
+    globals_ = ParameterNamespace.from_mapping(
+        {"mot": {"loading_time": "200 ms", "detuning": "-15 MHz"}}
+    )
+    scan = StepsConfiguration([ExecuteShot()])
+    with pytest.raises(SequenceCheckError) as caught:
+        check_sequence(lanes, scan, globals_, lab, compilers=sim_compilers())
+    message = str(caught.value)
+    assert "camera" in message
+    assert "simulated camera's time_of_flight 'tof_wait'" in message
+    lab["camera"] = SimulatedCameraConfiguration(
+        roi=(0, 0, 512, 512), sensor_size=(512, 512), time_of_flight="mot.detuning"
+    )
+    with pytest.raises(SequenceCheckError, match=r"time_of_flight 'mot.detuning' is"):
+        check_sequence(lanes, scan, globals_, lab, compilers=sim_compilers())
+    lab["camera"] = SimulatedCameraConfiguration(
+        roi=(0, 0, 512, 512), sensor_size=(512, 512), time_of_flight="5 ms"
+    )
+    check_sequence(lanes, scan, globals_, lab, compilers=sim_compilers())
+
+
 def test_open_devices_closes_everything_when_one_fails(registry: TypeRegistry) -> None:
     from shotbook.device import DeviceSpec
 

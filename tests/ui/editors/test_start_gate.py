@@ -122,18 +122,30 @@ def _sequence_of(session: Any) -> tuple[Any, Any]:
 
 
 def test_an_error_of_the_previewed_shot_blocks_start(view: ExperimentView) -> None:
-    """The camera needs ``time_of_flight``: a scan without it fails at its first shot, which
-    the static checks do not see but the preview's compilation does."""
+    """A value-dependent error (a negative duration at shot 0) passes the static checks; the
+    preview's compilation of that shot finds it, and Start is blocked."""
+    control = view.panel.run_control
+    scan = view.editors.scan
+    answer = scan.handle({"action": "set_field", "path": [1], "field": "start", "value": "-2 ms"})
+    assert answer["ok"], answer
+    assert scan.problems == []
+    assert "preview of shot 0: " in control.start_blocked
+    assert "the duration 'time_of_flight' is negative" in control.start_blocked
+    status = press_start(view)
+    assert status["ok"] is False
+    scan.handle({"action": "undo"})
+    assert control.start_blocked == ""
+
+
+def test_a_parameter_the_camera_needs_is_checked_before_launch(view: ExperimentView) -> None:
+    """The simulated camera images the cloud after ``time_of_flight``: a scan without that
+    parameter is refused by the static checks, naming the camera."""
     control = view.panel.run_control
     scan = view.editors.scan
     view.editors.lanes.handle({"action": "set_duration", "index": 1, "value": "5 ms"})
-    assert scan.handle({"action": "set_field", "path": [1], "field": "variable", "value": "x"})[
-        "ok"
-    ]
-    assert scan.problems == []
-    assert "preview of shot 0: " in control.start_blocked
-    assert "undefined parameter 'time_of_flight'" in control.start_blocked
-    status = press_start(view)
-    assert status["ok"] is False
+    answer = scan.handle({"action": "set_field", "path": [1], "field": "variable", "value": "x"})
+    assert answer["ok"], answer
+    assert "simulated camera's time_of_flight 'time_of_flight'" in control.start_blocked
+    assert press_start(view)["ok"] is False
     scan.handle({"action": "undo"})
     assert control.start_blocked == ""

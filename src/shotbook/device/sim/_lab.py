@@ -18,6 +18,7 @@ from shotbook.compile import (
     DigitalChannelConfiguration,
     ExternalTriggerStart,
     LaneValues,
+    SequenceCheckContext,
     SequencerCompiler,
     SequencerConfiguration,
     ShotContext,
@@ -25,7 +26,7 @@ from shotbook.compile import (
     register_compile_types,
 )
 from shotbook.registry import TypeRegistry
-from shotbook.types import Dimension, Expression
+from shotbook.types import Dimension, Expression, ExpressionError
 
 from ..remote._server import register_device_class
 from ._camera import CLOUD_PARAMETERS, SimulatedCamera
@@ -140,6 +141,28 @@ class SimulatedCameraCompiler(CameraCompiler):
             "speed": float(config.speed),
             "background_pictures": config.background_pictures,
         }
+
+    def check_configuration(self, check: SequenceCheckContext) -> None:
+        """The camera's lane, and the cloud's expressions: known parameters, right units."""
+        super().check_configuration(check)
+        for name, expression in self._expressions.items():
+            where = f"the simulated camera's {name} '{expression}'"
+            try:
+                dimension = expression.compile(check.dimensions).dimension
+            except ExpressionError as error:
+                check.report(
+                    f"{where}: {error.message} (set {name} in the camera's configuration to a "
+                    "parameter of the sequence or a constant)",
+                    device=self.device_name,
+                    expression=expression.text,
+                )
+                continue
+            if dimension != _DIMENSIONS[name]:
+                check.report(
+                    f"{where} is {dimension}, expected {_DIMENSIONS[name]}",
+                    device=self.device_name,
+                    expression=expression.text,
+                )
 
     def compile_shot_parameters(self, context: ShotContext) -> Mapping[str, Any]:
         """The camera's shot parameters plus ``cloud`` (SI values)."""
