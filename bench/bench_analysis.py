@@ -19,6 +19,7 @@ Run: cd /work/main && .venv/bin/python bench/bench_analysis.py [--runs 11]
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import statistics
@@ -137,10 +138,20 @@ def baseline_filtered(folder: Path, predicate: pl.Expr, columns: list[str]) -> p
     return decode_array_columns(frame, snapshot.columns)
 
 
-def timed(action: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    action()
-    return (time.perf_counter() - start) * 1e3
+def timed(action: Callable[[], Any], calls: int = 5) -> float:
+    """The median of ``calls`` consecutive calls, in ms, with the garbage collector paused
+    (as ``timeit`` does): one sample of a run."""
+    samples = []
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(calls):
+            start = time.perf_counter()
+            action()
+            samples.append((time.perf_counter() - start) * 1e3)
+    finally:
+        gc.enable()
+    return statistics.median(samples)
 
 
 def main() -> None:
@@ -244,10 +255,12 @@ def main() -> None:
         theirs = baseline_read(folders["images"], ["shot_index", "camera.picture"])
         assert ours.equals(theirs), "read_shots and the baseline differ"
         measured: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in cases}
-        for _ in range(arguments.runs):
+        for run in range(arguments.runs):
             for name, (action, baseline, _) in cases.items():
+                if baseline is not None and run % 2:  # alternate which side goes first
+                    measured[name][1].append(timed(baseline))
                 measured[name][0].append(timed(action))
-                if baseline is not None:
+                if baseline is not None and not run % 2:
                     measured[name][1].append(timed(baseline))
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         rows = []
@@ -255,7 +268,9 @@ def main() -> None:
             ours_ms = statistics.median(measured[name][0])
             base = measured[name][1]
             base_ms = statistics.median(base) if base else None
-            ratio = f"{ours_ms / base_ms:.2f}" if base_ms else ""
+            # the ratio of each run's pair (same machine state), then their median
+            paired = [a / b for a, b in zip(measured[name][0], base, strict=True)] if base else []
+            ratio = f"{statistics.median(paired):.2f}" if paired else ""
             base_text = f"{base_ms:.1f}" if base_ms is not None else ""
             rows.append(f"| {name} | {ours_ms:.1f} | {base_text} | {ratio} | {budget} |")
             print(rows[-1])
@@ -283,7 +298,7 @@ def write_results(
     )
     text = f"""# Loading shots for analysis (shotbook.analysis) — benchmark
 
-Date: 2026-11-25. Machine: the 2-core build VM. Command:
+Date: 2026-11-26. Machine: the 2-core build VM. Command:
 `cd /work/main && .venv/bin/python bench/bench_analysis.py --runs {arguments.runs}`
 
 Store: default DuckDB + Parquet backend, compaction every 50 shots, written through the
@@ -292,7 +307,10 @@ scalar results, {files["scalars"]} live files, built in {built_scalars:.1f} s; `
 200 shots of a 512×512 uint16 image + 3 scalars + 7 parameters, {files["images"]} live files,
 built in {built_images:.1f} s).
 
-Median of {arguments.runs} interleaved runs, in ms. Baseline, in the same run: plain
+Median of {arguments.runs} interleaved runs, in ms; each run's figure is the median of 5
+consecutive calls with the garbage collector paused, the two sides timed one after the other
+(alternating which goes first); the ratio is the median of the runs' paired ratios. Baseline,
+in the same run: plain
 `polars.read_parquet` (or `scan_parquet(...).filter(...)`) of the same live files plus the same
 array conversion (`decode_array_columns`, binary → `pl.Array(pl.UInt16, (512, 512))`);
 `read_shots` also finds the sequence's folder (here through {lookup}),

@@ -7,6 +7,7 @@ $B bench/bench_compile.py --write
 $B bench/bench_rpc.py --output bench/results/rpc.md
 $B bench/bench_storage.py --runs 5
 $B bench/bench_catalog.py
+$B bench/bench_locate.py
 $B bench/bench_sim_fits.py --output bench/results/sim.md
 $B bench/bench_device_server.py
 $B bench/bench_run.py --runs 5

@@ -63,7 +63,7 @@ def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """
     if request.param == "storage-interface":
         monkeypatch.setattr(_loading, "parquet_part", lambda session, path: None)
-        monkeypatch.setattr(_loading, "located_parts", lambda manager, what: None)
+        monkeypatch.setattr(_loading, "locate_folders", lambda manager, what: None)
     return str(request.param)
 
 

@@ -178,3 +178,52 @@ def test_the_default_store_locates_when_it_can(store: StorageManager) -> None:
     if locate is not None:
         found = locate("/tof/a")
         assert found is None or Path(found) == folder_of(store, "/tof/a")
+
+
+@pytest.mark.parametrize(
+    ("columns", "where"),
+    [
+        (None, None),
+        (["wait_time", "sequence", "shot_index"], None),
+        (["shot_index", "camera.picture"], pl.col("repeat") == 1),
+        (None, pl.col("wait_time") > 0.003),
+        (["analysis.atom_number"], pl.col("camera.picture").is_not_null()),
+        (["shot_index"], pl.col("wait_time") > 1.0),  # nothing matches
+    ],
+)
+def test_one_located_sequence_is_read_at_once_as_the_lazy_frame_would(
+    store: StorageManager,
+    monkeypatch: pytest.MonkeyPatch,
+    columns: list[str] | None,
+    where: pl.Expr | None,
+) -> None:
+    """``read_shots`` of one vouched-for sequence skips the lazy plan; same frame, same units."""
+    expected = read_shots(Sessions(store), "/tof/a", columns, where=where)  # type: ignore[arg-type]
+    from shotbook.session import _parquet_read
+
+    plans: list[str] = []
+    monkeypatch.setattr(
+        _parquet_read, "lazy_shots", lambda *a, **k: plans.append("lazy") or pl.LazyFrame()
+    )
+    located = Locating(store)
+    frame = read_shots(located, "/tof/a", columns, where=where)  # type: ignore[arg-type]
+    assert plans == []  # read at once, no lazy frame made
+    assert located.opened == 0
+    assert_frame_equal(frame, expected)
+    assert units(frame) == units(expected)
+    if "wait_time" in frame.columns:
+        assert units(frame)["wait_time"] == "ms"
+
+
+def test_one_located_sequence_with_an_unknown_column_gets_the_usual_error(
+    store: StorageManager,
+) -> None:
+    with pytest.raises(ValueError, match=r"no column 'wait_tim' in the shots of /tof/a"):
+        read_shots(Locating(store), "/tof/a", ["wait_tim"])  # type: ignore[arg-type]
+    frame = read_shots(  # a filter on the sequence column: the lazy path handles it
+        Locating(store),  # type: ignore[arg-type]
+        "/tof/a",
+        ["shot_index"],
+        where=pl.col("sequence") == "/tof/a",
+    )
+    assert frame.height == 6

@@ -15,11 +15,12 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ._parquet_fast import located_parts, parquet_part
+from ._parquet_fast import locate_folders, located_parts, parquet_part, read_folder
 from ._selection import SequenceSelection, reusable, select_sequences
 from ._sequence_columns import ColumnMeta, columns_probe
 from ._units import UnitMismatchError, convert_expression, remember_units
@@ -65,20 +66,25 @@ def _known(columns: dict[str, ColumnMeta]) -> Callable[[], dict[str, ColumnMeta]
 
 
 def _open_parts(
-    storage_manager: StorageManager, what: SequenceSelection | None
+    storage_manager: StorageManager,
+    what: SequenceSelection | None,
+    folders: builtins.list[tuple[str, Path]] | None = None,
+    *,
+    asked: bool = False,
 ) -> builtins.list[_Part]:
     """The lazy frame and columns of each selected sequence (``None``: every sequence).
 
     Sequences named by their exact paths are found without the catalog when the manager can
-    vouch for their shot folders (``located_parts``); otherwise the catalog is read in one
+    vouch for their shot folders (``locate_folders``); otherwise the catalog is read in one
     short transaction. The shots are read only when collected. The default backend's files
     are read by polars directly (``parquet_part``); any other backend through
     ``sequences.scan(path)``.
     """
     what = reusable(what)  # read twice when the located parts fall back to the catalog
-    located = located_parts(storage_manager, what)
-    if located is not None:
-        return [_Part(path, frame, columns) for path, (frame, columns) in located]
+    if not asked:
+        folders = locate_folders(storage_manager, what)
+    if folders is not None:
+        return [_Part(path, frame, columns) for path, (frame, columns) in located_parts(folders)]
     opened: list[tuple[PureSequencePath, pl.LazyFrame, Callable[[], dict[str, ColumnMeta]]]] = []
     with storage_manager.session() as session, session.transaction():
         if what is None:
@@ -204,9 +210,13 @@ def load(
     wanted: builtins.list[str] | None = None,
     *,
     exclude_arrays: bool = False,
+    folders: builtins.list[tuple[str, Path]] | None = None,
+    asked: bool = False,
 ) -> Loaded:
-    """Open the selected sequences (``None``: all) and stack them lazily."""
-    return _combine(_open_parts(storage_manager, what), wanted, exclude_arrays=exclude_arrays)
+    """Open the selected sequences (``None``: all) and stack them lazily (``asked``: their
+    shot folders were already looked for, and found as ``folders`` or not at all)."""
+    parts = _open_parts(storage_manager, what, folders, asked=asked)
+    return _combine(parts, wanted, exclude_arrays=exclude_arrays)
 
 
 def scan_shots(storage_manager: StorageManager, what: SequenceSelection) -> pl.LazyFrame:
@@ -261,7 +271,13 @@ def read_shots(
     wanted = columns
     if columns is not None and where is not None:
         wanted = list(dict.fromkeys([*columns, *where.meta.root_names()]))
-    loaded = load(storage_manager, what, wanted)
+    what = reusable(what)  # read twice when the shot folders are not all located
+    folders = locate_folders(storage_manager, what)
+    if folders is not None and len(folders) == 1:
+        eager = _read_one_folder(*folders[0], columns, where)
+        if eager is not None:
+            return eager
+    loaded = load(storage_manager, what, wanted, folders=folders, asked=True)
     frame = loaded.frame
     if where is not None:
         frame = frame.filter(where)
@@ -270,6 +286,30 @@ def read_shots(
     result = frame.collect()
     remember_units(result, loaded.units)
     return result
+
+
+def _read_one_folder(
+    path: str, folder: Path, columns: builtins.list[str] | None, where: pl.Expr | None
+) -> pl.DataFrame | None:
+    """``read_shots`` of one sequence whose shot folder is located, read at once (no lazy
+    plan around the reader): the frame the lazy path gives.
+
+    ``None`` (use the lazy path) when a column is unknown (the lazy path says which) or when
+    ``where`` uses the ``sequence`` column.
+    """
+    if where is not None and SEQUENCE in where.meta.root_names():
+        return None
+    wanted = None if columns is None else [name for name in columns if name != SEQUENCE]
+    read = read_folder(folder, wanted, where, fixed=FIXED_COLUMNS)
+    if read is None:
+        return None
+    frame, metas = read
+    frame = frame.with_columns(pl.lit(path, dtype=pl.String).alias(SEQUENCE))
+    frame = frame.select(columns if columns is not None else [SEQUENCE, *frame.columns[:-1]])
+    column_units: dict[str, str | None] = dict.fromkeys(FIXED_COLUMNS)
+    column_units.update({name: meta.unit for name, meta in metas.items()})
+    remember_units(frame, column_units)
+    return frame
 
 
 def store_units(

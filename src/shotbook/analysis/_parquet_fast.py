@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from shotbook.session import ExperimentSession, StorageManager
     from shotbook.types import PureSequencePath
 
-__all__ = ["folder_part", "located_parts", "parquet_part"]
+__all__ = ["folder_part", "locate_folders", "located_parts", "parquet_part", "read_folder"]
 
 Part = tuple[pl.LazyFrame, dict[str, ColumnMeta]]
 """A sequence's lazy frame and the kind and unit of each of its columns."""
@@ -56,10 +56,10 @@ def parquet_part(session: ExperimentSession, path: PureSequencePath) -> Part | N
     return folder_part(Path(store_of(uuid).folder))
 
 
-def located_parts(
+def locate_folders(
     storage_manager: StorageManager, what: SequenceSelection | None
-) -> builtins.list[tuple[str, Part]] | None:
-    """The parts of a selection that names sequences exactly, found without the catalog.
+) -> builtins.list[tuple[str, Path]] | None:
+    """The shot folders of a selection that names sequences exactly, found without the catalog.
 
     Uses the manager's ``locate_shots(path) -> Path | None`` (the default backend's sidecar
     index). ``None`` (open a session instead) when the manager has no such method, when the
@@ -79,4 +79,36 @@ def located_parts(
         if folder is None:
             return None
         folders.append((str(path), Path(folder)))
+    return folders
+
+
+def located_parts(folders: builtins.list[tuple[str, Path]]) -> builtins.list[tuple[str, Part]]:
+    """The parts of the sequences whose folders :func:`locate_folders` found."""
     return [(path, folder_part(folder)) for path, folder in folders]
+
+
+def read_folder(
+    folder: Path,
+    wanted: builtins.list[str] | None,
+    where: pl.Expr | None,
+    *,
+    fixed: tuple[str, ...],
+) -> tuple[pl.DataFrame, dict[str, ColumnMeta]] | None:
+    """The shots of one folder read at once (no lazy plan around the reader), and the kind
+    and unit of its columns.
+
+    ``wanted`` names columns of the folder or ``fixed`` ones other than the first
+    (``sequence``, which the caller adds); ``None`` when a name, or a name ``where`` uses, is
+    not one of those (the lazy path then reports it, or handles it).
+    """
+    from shotbook.session import collect_shot_folder, snapshot_shot_folder
+
+    schema = snapshot_shot_folder(folder).columns
+    known = {*fixed[1:], *schema}
+    names = [*fixed[1:], *schema] if wanted is None else wanted
+    used = [] if where is None else where.meta.root_names()
+    if not known.issuperset(names) or not known.issuperset(used):
+        return None
+    frame = collect_shot_folder(folder, schema, names, where)
+    columns = {name: ColumnMeta(info.kind, info.unit) for name, info in schema.items()}
+    return frame, columns

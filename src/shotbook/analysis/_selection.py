@@ -15,7 +15,7 @@ import builtins
 import functools
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, overload
 
 from shotbook.session import Sequence, State
 from shotbook.types import PureSequencePath, as_path
@@ -96,6 +96,10 @@ def _items(what: object) -> builtins.list[object]:
     )
 
 
+@overload
+def reusable(what: SequenceSelection) -> SequenceSelection: ...
+@overload
+def reusable(what: None) -> None: ...
 def reusable(what: SequenceSelection | None) -> SequenceSelection | None:
     """``what``, with an iterator of items made a list (so it can be read more than once)."""
     if isinstance(what, str | PureSequencePath | Sequence) or not isinstance(what, Iterable):

@@ -61,6 +61,7 @@ _LAZY = {
     "LiveFile": "shotbook.session._parquet_read",
     "ShotFolderSnapshot": "shotbook.session._parquet_read",
     "scan_shot_folder": "shotbook.session._parquet_read",
+    "collect_shot_folder": "shotbook.session._parquet_read",
     "snapshot_shot_folder": "shotbook.session._parquet_read",
 }
 
@@ -108,6 +109,7 @@ __all__ = [
     "StorageManager",
     "StoreLockedError",
     "StoreVersionError",
+    "collect_shot_folder",
     "copy_store",
     "decode_array_columns",
     "scan_shot_folder",

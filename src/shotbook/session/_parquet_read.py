@@ -14,6 +14,7 @@ without another copy).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -96,6 +97,19 @@ class ShotFolderSnapshot:
         """Parameter and data columns by name, in the order they first appeared (the fixed
         columns ``shot_index``, ``start_time`` and ``end_time`` are not listed)."""
         return {info.name: info for info in self.manifest.columns}
+
+    @functools.cached_property
+    def in_shot_order(self) -> bool:
+        """Whether reading the files one after the other gives the shots in order: each
+        file's shots all come before the next file's (within a file, the writer keeps rows
+        sorted by ``shot_index``)."""
+        last = -1
+        for live in self.files:
+            if live.shots:
+                if min(live.shots) <= last:
+                    return False
+                last = max(live.shots)
+        return True
 
     def shot_indices(self) -> list[int]:
         """All live shot indices, sorted."""
@@ -357,9 +371,12 @@ def collect_shot_folder(
     which calls this on each ``collect()``); rows are sorted by ``shot_index``.
     """
     for attempt in range(_RETRIES):
-        files = snapshot_shot_folder(folder).files
+        snapshot = snapshot_shot_folder(folder)
+        files = snapshot.files
         try:
-            return _collect(files, columns, list(wanted), predicate, decode_arrays)
+            return _collect(
+                files, columns, list(wanted), predicate, decode_arrays, snapshot.in_shot_order
+            )
         except FileNotFoundError:
             if all(live.path.exists() for live in files):
                 raise  # not a compaction: a file the snapshot did not list
@@ -381,6 +398,7 @@ def _collect(
     wanted: list[str],
     predicate: pl.Expr | None,
     decode_arrays: bool,
+    in_shot_order: bool = False,
 ) -> pl.DataFrame:
     import polars as pl
 
@@ -395,8 +413,11 @@ def _collect(
         # written against the arrays as the frame shows them: apply once they are read
         after, predicate = predicate, None
         columns = list(dict.fromkeys([*wanted, *after.meta.root_names()]))
-    small = list(dict.fromkeys([*(name for name in columns if name not in arrays), SHOT_INDEX]))
     big = [name for name in columns if name in arrays]
+    # shot_index orders the rows and matches the arrays to them: not needed to read scalars
+    # from files already in shot order
+    ordering = [SHOT_INDEX] if big or not in_shot_order else []
+    small = list(dict.fromkeys([*(name for name in columns if name not in arrays), *ordering]))
     scan = pl.scan_parquet(
         [str(live.path) for live in files],
         schema={name: dtype for name, dtype in raw.items() if name not in arrays},
@@ -406,10 +427,11 @@ def _collect(
     if predicate is not None:
         scan = scan.filter(predicate)  # evaluated inside the reader
     frame = scan.select(small).collect()
-    order = frame.get_column(SHOT_INDEX).to_numpy()
-    if len(order) > 1 and not bool(np.all(order[1:] > order[:-1])):
-        frame = frame.sort(SHOT_INDEX)
+    if ordering:
         order = frame.get_column(SHOT_INDEX).to_numpy()
+        if len(order) > 1 and not bool(np.all(order[1:] > order[:-1])):
+            frame = frame.sort(SHOT_INDEX)
+            order = frame.get_column(SHOT_INDEX).to_numpy()
     if big:
         frame = frame.with_columns(
             _read_arrays(files, schema, big, order, predicate is not None, decode_arrays)
