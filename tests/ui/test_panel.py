@@ -231,6 +231,29 @@ def test_runs_started_elsewhere_are_followed_by_polling(lab: Lab) -> None:
         other.close()
 
 
+def test_a_run_that_started_and_ended_between_two_reads_is_shown(lab: Lab) -> None:
+    """A short run started elsewhere can begin and end between two polls of the store."""
+    add_scan(lab.storage, "/scans/spare")
+    panel = ExperimentPanel(lab.storage, None, poll_interval=3600.0)  # reads on refresh only
+    other = make_manager(lab.storage, lab.registry, lab.compilers)
+    try:
+        assert panel.run_control.path == ""
+        other.run_sequence("/scans/tof", progress=False)
+        panel.refresh()
+        assert panel.flush()
+        assert panel.run_control.path == "/scans/tof"
+        assert panel.run_control.state == "finished"
+        assert panel.run_control.progress == "8 / 8 shots"
+        panel.select("/scans/spare")  # the user's choice stands at the next reads
+        assert panel.flush()
+        panel.refresh()
+        assert panel.flush()
+        assert panel.run_control.path == "/scans/spare"
+    finally:
+        panel.close()
+        other.close()
+
+
 def test_saved_output_has_the_table_and_the_last_image(
     panel: ExperimentPanel, manager: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -150,6 +150,8 @@ class ExperimentPanel:
         self._last_rows: list[dict[str, Any]] = []
         self._stats: dict[str, SequenceStats] = {}
         self._active: set[str] = set()
+        # each sequence's state at the previous listing (None before the first)
+        self._previous_states: dict[str, State] | None = None
         self._failures: dict[str, dict[str, Any]] = {}
         self._watched = _Watched()
         self._run_counts: dict[str, int] = {}
@@ -458,6 +460,11 @@ class ExperimentPanel:
         self._active = {path for path, s in by_path.items() if s.state.is_active()}
         if newly_active and self._watched.path not in self._active:
             self._select(sorted(newly_active)[0], reset=True)
+        elif self._watched.path not in self._active:
+            ran = self._ran_between_listings(by_path)
+            if ran is not None:
+                self._select(ran, reset=True)
+        self._previous_states = {path: s.state for path, s in by_path.items()}
         watched = by_path.get(self._watched.path)
         if watched is not None:
             self._update_control_from_stats(watched)
@@ -478,6 +485,24 @@ class ExperimentPanel:
             active = sorted(self._active)
             self.run_control.running = active[0] if active else ""
             self.browser.running = self.run_control.running
+
+    def _ran_between_listings(self, by_path: dict[str, SequenceStats]) -> str | None:
+        """The latest sequence that was a draft at the previous listing and has run to its
+        end since (a short run started elsewhere can start and end between two polls)."""
+        previous = self._previous_states
+        if previous is None:
+            return None
+        ran = [
+            s
+            for path, s in by_path.items()
+            if s.start_time is not None
+            and not s.state.is_active()
+            and s.state is not State.DRAFT
+            and previous.get(path, State.DRAFT) is State.DRAFT
+        ]
+        if not ran:
+            return None
+        return str(max(ran, key=lambda s: s.start_time or s.created).path)
 
     def _manager_runs(self) -> bool:
         manager = self._manager
