@@ -168,15 +168,20 @@ def read_manifest(folder: Path) -> Manifest:
                 raise
             time.sleep(0.01)
             continue
-        try:
-            data = json.loads(text)
-        except ValueError as error:
-            raise ShotStoreError(
-                f"the manifest {path} is not valid JSON ({error}); restore it or remove the "
-                "sequence's shots"
-            ) from None
-        return Manifest.from_json(data, path)
+        return parse_manifest(path, text)
     raise AssertionError("unreachable")
+
+
+def parse_manifest(path: Path, text: bytes) -> Manifest:
+    """The manifest whose file ``path`` holds ``text``; a clear error if it is damaged."""
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ShotStoreError(
+            f"the manifest {path} is not valid JSON ({error}); restore it or remove the "
+            "sequence's shots"
+        ) from None
+    return Manifest.from_json(data, path)
 
 
 def write_manifest(folder: Path, manifest: Manifest, *, fsync: bool) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import os
 import threading
 import time
@@ -46,6 +45,7 @@ from ._parquet_manifest import (
     MANIFEST_NAME,
     Manifest,
     ShotStoreError,
+    parse_manifest,
     parse_shot_file,
     read_manifest,
 )
@@ -168,15 +168,7 @@ def _parse_manifest(folder: Path, text: bytes | None) -> Manifest:
     """The manifest whose bytes are ``text`` (``None``: there is none, an empty manifest)."""
     if text is None:
         return Manifest()
-    path = folder / MANIFEST_NAME
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise ShotStoreError(
-            f"the manifest {path} is not valid JSON ({error}); restore it or remove the "
-            "sequence's shots"
-        ) from None
-    return Manifest.from_json(data, path)
+    return parse_manifest(folder / MANIFEST_NAME, text)
 
 
 def with_retries(folder: Path, action: Callable[[], _T]) -> _T:

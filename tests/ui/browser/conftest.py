@@ -117,14 +117,14 @@ def running_lab(root: Path) -> Iterator[JupyterLab]:
             lab.process.kill()
 
 
-def run_first_cell(page: Any, wait_for: str, attempts: int = 3) -> None:
-    """Wait for the kernel to be idle, run the first cell, wait for ``wait_for`` to show.
+def run_cell(page: Any, index: int, wait_for: str, attempts: int = 3) -> None:
+    """Wait for the kernel to be idle, run cell ``index``, wait for ``wait_for`` to show.
 
     A Shift+Enter sent before the kernel is ready is lost: retry when nothing shows.
     """
     for attempt in range(attempts):
         page.wait_for_selector("text=| Idle", timeout=60_000)
-        page.locator(".jp-Cell").first.locator(".jp-InputArea-editor").click()
+        page.locator(".jp-Cell").nth(index).locator(".jp-InputArea-editor").click()
         page.keyboard.press("Shift+Enter")
         try:
             page.wait_for_selector(wait_for, timeout=20_000)
@@ -132,6 +132,11 @@ def run_first_cell(page: Any, wait_for: str, attempts: int = 3) -> None:
         except Exception:
             if attempt == attempts - 1:
                 raise
+
+
+def run_first_cell(page: Any, wait_for: str, attempts: int = 3) -> None:
+    """:func:`run_cell` of the first cell."""
+    run_cell(page, 0, wait_for, attempts)
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from ..lab import add_scan, make_store
 from ..procs import ServerProcess, experiment_server
-from .conftest import REPO, JupyterLab, screenshot
+from .conftest import REPO, JupyterLab, run_cell, screenshot
 from .test_panel_in_lab import CANVAS_VARIANCE, click_row
 
 pytestmark = pytest.mark.browser
@@ -52,20 +52,6 @@ panel
 def notebook_url(lab: JupyterLab, workspace: str, name: str) -> str:
     """A notebook in its own workspace (two JupyterLab pages must not share one)."""
     return f"{lab.url}/lab/workspaces/{workspace}/tree/{name}?token={lab.token}&reset"
-
-
-def run_cell(page: Any, index: int, wait_for: str, attempts: int = 3) -> None:
-    """Run cell ``index`` once the kernel is idle; retry if ``wait_for`` does not show."""
-    for attempt in range(attempts):
-        page.wait_for_selector("text=| Idle", timeout=60_000)
-        page.locator(".jp-Cell").nth(index).locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Shift+Enter")
-        try:
-            page.wait_for_selector(wait_for, timeout=20_000)
-            return
-        except Exception:
-            if attempt == attempts - 1:
-                raise
 
 
 def shoot(page: Any, name: str) -> None:
