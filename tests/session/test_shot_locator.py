@@ -343,3 +343,32 @@ def test_threads_moving_sequences_at_once_leave_every_answer_right(
     for name, folder in folders.items():
         assert manager.locate_shots(f"/t/{name}") == folder
         assert manager.locate_shots(f"/u/{name}") is None
+
+
+def test_with_fsync_the_marker_removals_reach_the_disk_before_the_commit(
+    tmp_path: Path, serializer: Serializer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``DuckDBConfig(fsync=True)``: a power cut after the commit cannot bring back a marker
+    that the committed catalog contradicts."""
+    config = DuckDBConfig(tmp_path / "store", fsync=True)
+    manager = DuckDBStorageManager(serializer, config)
+    folder = run(manager, "/a/seq")
+    events: list[str] = []
+    monkeypatch.setattr(
+        _shot_locator, "fsync_directory", lambda path: events.append(f"fsync {Path(path).name}")
+    )
+    real_commit = _shot_locator.ShotLocator.commit
+
+    def commit(self: Any, connection: Any, touched: Any, do_commit: Any) -> None:
+        def recorded() -> object:
+            events.append("commit")
+            return do_commit()
+
+        real_commit(self, connection, touched, recorded)
+
+    monkeypatch.setattr(_shot_locator.ShotLocator, "commit", commit)
+    with manager.session() as session:
+        session.paths.move(_as("/a/seq"), _as("/b/seq"))
+    assert events[:3] == [f"fsync {folder.name}", f"fsync {config.root.name}", "commit"]
+    assert manager.locate_shots("/b/seq") == folder
+    manager.close()

@@ -43,7 +43,9 @@ class DuckDBStorageManager:
     def __init__(self, serializer: SerializerProtocol, config: DuckDBConfig | None = None) -> None:
         self.serializer = serializer
         self.config = config if config is not None else DuckDBConfig()
-        self._locator = ShotLocator(self.config.root, self.config.sequences_folder)
+        self._locator = ShotLocator(
+            self.config.root, self.config.sequences_folder, fsync=self.config.fsync
+        )
         self._catalog = DuckDBCatalog(
             self.config.catalog_path, self.config.lock_timeout, self._locator
         )

@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from ._parquet_manifest import fsync_directory
+
 MARKER_NAME = ".sequence-path"
 """The marker file in each shot folder: the path of its sequence, as UTF-8 text."""
 
@@ -101,8 +103,9 @@ class ShotLocator:
     sequences; :meth:`rebuild` writes every marker and the index from the catalog.
     """
 
-    def __init__(self, root: Path, sequences_folder: Path) -> None:
+    def __init__(self, root: Path, sequences_folder: Path, *, fsync: bool = False) -> None:
         self.root = root
+        self._fsync = fsync
         self.sequences_folder = sequences_folder
         self.index_path = root / INDEX_NAME
         self.journal_path = root / JOURNAL_NAME
@@ -183,6 +186,10 @@ class ShotLocator:
                     self._write_journal(touched | left)
                 for uuid in touched:
                     _remove(self.sequences_folder / uuid / MARKER_NAME)
+                if self._fsync:  # the removals reach the disk before the commit does
+                    for uuid in touched:
+                        fsync_directory(self.sequences_folder / uuid)
+                    fsync_directory(self.root)
                 commit()
             except BaseException:
                 with contextlib.suppress(Exception):
