@@ -194,20 +194,25 @@ class ShotRunner:
                 hosts.setdefault(id(server), (server, {}))[1][name] = params
         if hosts:
             return self._run_split(device_parameters, list(hosts.values()), deadline, timeout)
-        iterators = self._prepare_devices(device_parameters, deadline, timeout)
+        iterators = self.prepare_devices(device_parameters, deadline, timeout)
         try:
             started = [name for name in self.start_order if name in device_parameters]
-            self._start_sequencers(started, deadline, timeout)
-            return self._finish_shot(iterators, started, deadline, timeout)
+            self.start_sequencers(started, deadline, timeout)
+            return self.finish_shot(iterators, started, deadline, timeout)
         finally:
             _close_all(iterators)
 
-    # The steps of a shot, also run by a device server next to its devices.
+    # The steps of a shot (run_shot does them all); a device server runs them one request
+    # at a time next to its devices when a shot spans several servers.
 
-    def _prepare_devices(
+    def prepare_devices(
         self, device_parameters: Mapping[str, Mapping[str, Any]], deadline: float, timeout: float
     ) -> dict[str, tuple[list[str], Iterator[Any]]]:
-        """1. program every device at once, 2. arm the cameras; returns their pictures."""
+        """Step 1 of a shot: program every device at once, then arm the cameras.
+
+        Returns each camera's picture names and the iterator of its pictures (for
+        :meth:`finish_shot`); errors are ``DeviceError`` naming the device and the step.
+        """
         self._parallel(
             "update_parameters",
             {
@@ -239,19 +244,21 @@ class ShotRunner:
         )
         return names, armed[name]
 
-    def _start_sequencers(self, names: Sequence[str], deadline: float, timeout: float) -> None:
-        """3. start the sequencers, in this order (externally triggered first, master last)."""
+    def start_sequencers(self, names: Sequence[str], deadline: float, timeout: float) -> None:
+        """Step 2 of a shot: start the sequencers ``names``, in this order (externally
+        triggered first, the master last)."""
         for name in names:
             self._parallel("start", {name: self.devices[name].start}, deadline, timeout)
 
-    def _finish_shot(
+    def finish_shot(
         self,
         iterators: Mapping[str, tuple[list[str], Iterator[Any]]],
         started: Sequence[str],
         deadline: float,
         timeout: float,
     ) -> dict[str, Any]:
-        """4. collect the pictures while the sequencers finish; returns the shot's data."""
+        """Step 3 of a shot: collect the pictures while the ``started`` sequencers finish;
+        returns the shot's data by ``device.label``."""
         jobs: dict[str, Callable[[], Any]] = {}
         for name, (names, iterator) in iterators.items():
             jobs[name] = functools.partial(self._collect, name, names, iterator)
@@ -301,7 +308,7 @@ class ShotRunner:
             while index < len(order):
                 server = self._servers[order[index]]
                 if server is None:
-                    self._start_sequencers(order[index : index + 1], deadline, timeout)
+                    self.start_sequencers(order[index : index + 1], deadline, timeout)
                     index += 1
                     continue
                 group = [order[index]]

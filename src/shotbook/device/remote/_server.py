@@ -446,7 +446,7 @@ class DeviceServer:
             lease.drop_prepared()
         deadline = time.monotonic() + float(timeout)
         try:
-            iterators = runner._prepare_devices(decoded, deadline, float(timeout))
+            iterators = runner.prepare_devices(decoded, deadline, float(timeout))
         except DeviceError as exc:
             return {"failed": _failure(exc)}
         with self._lock:
@@ -465,7 +465,7 @@ class DeviceServer:
                 f"({shot.runner.start_order}), got {names!r}"
             )
         try:
-            shot.runner._start_sequencers(names, time.monotonic() + timeout, float(timeout))
+            shot.runner.start_sequencers(names, time.monotonic() + timeout, float(timeout))
         except DeviceError as exc:
             return {"failed": _failure(exc)}
         finally:
@@ -481,7 +481,7 @@ class DeviceServer:
             if lease.prepared is shot:
                 lease.prepared = None
         try:
-            data = shot.runner._finish_shot(
+            data = shot.runner.finish_shot(
                 shot.iterators, shot.started, time.monotonic() + timeout, float(timeout)
             )
         except DeviceError as exc:
