@@ -15,7 +15,7 @@ from shotbook.device.remote import register_device_class
 from shotbook.device.sim import register_sim_types
 from shotbook.registry import TypeRegistry, default_registry
 
-from .lab_devices import BrokenOpenDevice, EchoDevice
+from .lab_devices import BrokenOpenDevice, EchoDevice, MeterDevice
 
 SCRIPT = Path(__file__).with_name("device_server_script.py")
 
@@ -25,6 +25,7 @@ def lab_registry() -> TypeRegistry:
     register_sim_types(registry)
     register_device_class(registry, "echo_device", EchoDevice)
     register_device_class(registry, "broken_device", BrokenOpenDevice)
+    register_device_class(registry, "meter_device", MeterDevice)
     return registry
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from lab_devices import BrokenOpenDevice, EchoDevice
+from lab_devices import BrokenOpenDevice, EchoDevice, MeterDevice
 
 from shotbook.device.remote import (
     InsecureRPCConfiguration,
@@ -34,6 +34,7 @@ def main() -> None:
     register_sim_types(registry)
     register_device_class(registry, "echo_device", EchoDevice)
     register_device_class(registry, "broken_device", BrokenOpenDevice)
+    register_device_class(registry, "meter_device", MeterDevice)
     if args.secret_key:
         config: InsecureRPCConfiguration | SecureRPCConfiguration = SecureRPCConfiguration(
             "127.0.0.1", 0, args.secret_key, tuple(args.authorized)

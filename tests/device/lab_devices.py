@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from shotbook.device import remote
 
 
@@ -160,3 +162,36 @@ class InlineRecordingDevice(RecordingDevice):
         if step == "update" and self.delay:
             time.sleep(self.delay)
         super()._step(step)
+
+
+class MeterDevice:
+    """A data source (a power meter): reports ``gain * shot`` once per shot, and a trace."""
+
+    def __init__(self, name: str, *, bad: str = "") -> None:
+        self._name = name
+        self._bad = bad
+        self.gain = 1.0
+        self.shots = 0
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def __enter__(self) -> MeterDevice:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    @remote
+    def update_parameters(self, **parameters: Any) -> None:
+        self.gain = float(parameters.get("gain", 1.0))
+
+    @remote
+    def read_data(self) -> Any:
+        self.shots += 1
+        if self._bad == "not a mapping":
+            return [self.gain]
+        if self._bad == "raises":
+            raise OSError("the meter's USB cable is loose")
+        return {"power": self.gain * self.shots, "trace": np.arange(4.0) * self.gain}

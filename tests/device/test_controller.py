@@ -8,7 +8,7 @@ import pytest
 
 from shotbook.device import DeviceError, DeviceTimeoutError, ShotRunner
 
-from .lab_devices import InlineRecordingDevice, RecordingDevice
+from .lab_devices import InlineRecordingDevice, MeterDevice, RecordingDevice
 
 
 def lab(log: list[str], **options: dict) -> dict[str, RecordingDevice]:
@@ -163,3 +163,40 @@ def test_a_fast_device_that_overruns_the_shot_times_out_naming_it() -> None:
     assert info.value.step == "update_parameters"
     assert "did not finish update_parameters within the shot's 0.1 s" in str(info.value)
     assert "master.start" not in log
+
+
+# --- devices that report data once per shot (DataSource) ------------------------------------
+
+
+def test_a_data_source_is_read_after_the_sequencers_finish() -> None:
+    from shotbook.device import DataSource
+
+    log: list[str] = []
+    devices: dict[str, object] = {**lab(log), "meter": MeterDevice("meter")}
+    assert isinstance(devices["meter"], DataSource)
+    with ShotRunner(devices) as runner:  # type: ignore[arg-type]
+        assert runner.data_sources == ["meter"]
+        data = runner.run_shot({**PARAMETERS, "meter": {"gain": 2.0}}, timeout=5)
+        again = runner.run_shot({**PARAMETERS, "meter": {"gain": 2.0}}, timeout=5)
+    assert list(data) == ["camera.cloud", "camera.background", "meter.power", "meter.trace"]
+    assert data["meter.power"] == 2.0
+    assert again["meter.power"] == 4.0  # read once per shot
+    assert list(again["meter.trace"]) == [0.0, 2.0, 4.0, 6.0]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("not a mapping", r"read_data\(\) returned list; it returns a mapping of label to value"),
+        ("raises", "USB cable is loose"),
+    ],
+)
+def test_a_data_source_failing_is_named_with_its_step(bad: str, message: str) -> None:
+    log: list[str] = []
+    devices: dict[str, object] = {**lab(log), "meter": MeterDevice("meter", bad=bad)}
+    with (
+        ShotRunner(devices) as runner,  # type: ignore[arg-type]
+        pytest.raises(DeviceError, match=message) as info,
+    ):
+        runner.run_shot(PARAMETERS, timeout=5)
+    assert (info.value.device, info.value.step) == ("meter", "read_data")

@@ -512,3 +512,25 @@ def test_run_device_server_stops_cleanly_on_ctrl_c(registry: TypeRegistry, start
     log = (server.log_dir / "interrupted.log").read_text()
     assert "interrupted: stopping" in log
     assert "closed device 'echo' (the server stopped)" in log
+
+
+def test_a_data_source_on_a_device_server_reports_its_values(
+    registry: TypeRegistry, shared_server: ServerProcess
+) -> None:
+    """read_data() runs next to the device; its values come back as 'device.label' columns,
+    under the caller's device name, and its failures name the device and the step."""
+    with (
+        connect(shared_server.port, registry) as server,
+        server.device("m", "meter_device") as meter,
+        server.device("bad", "meter_device", {"bad": "raises"}) as broken,
+        ShotRunner({"meter": meter}) as runner,
+    ):
+        methods = _counting(server)
+        data = runner.run_shot({"meter": {"gain": 3.0}}, timeout=10)
+        assert methods == ["shot.run"]
+        assert data["meter.power"] == 3.0
+        np.testing.assert_array_equal(data["meter.trace"], [0.0, 3.0, 6.0, 9.0])
+        with ShotRunner({"broken": broken}) as failing, pytest.raises(DeviceError) as info:
+            failing.run_shot({"broken": {}}, timeout=10)
+        assert (info.value.device, info.value.step) == ("broken", "read_data")
+        assert "USB cable is loose" in str(info.value.__cause__)

@@ -1,7 +1,7 @@
 """Devices: what they are (protocols), how a shot drives them, and where they run.
 
-* :class:`Device`, :class:`Sequencer`, :class:`Camera`: structural protocols; methods a
-  device server may call are marked with :func:`remote`.
+* :class:`Device`, :class:`Sequencer`, :class:`Camera`, :class:`DataSource`: structural
+  protocols; methods a device server may call are marked with :func:`remote`.
 * :class:`ShotRunner`: runs one shot across open devices (program, arm, start, collect).
 * :func:`open_devices`: opens a sequence's devices, in this process or on device servers
   (:mod:`shotbook.device.remote`), and closes them whatever happens.
@@ -21,6 +21,7 @@ from ._open import DeviceSpec, device_spec, device_specs, open_devices
 from ._protocols import (
     Camera,
     CameraTimeoutError,
+    DataSource,
     Device,
     DeviceError,
     DeviceTimeoutError,
@@ -34,6 +35,7 @@ from ._protocols import (
 __all__ = [
     "Camera",
     "CameraTimeoutError",
+    "DataSource",
     "Device",
     "DeviceError",
     "DeviceSpec",

@@ -37,6 +37,32 @@ def _is_camera(device: Any) -> bool:
     return hasattr(device, "acquire")
 
 
+def _is_data_source(device: Any) -> bool:
+    return callable(getattr(device, "read_data", None))
+
+
+def _labelled(name: str, values: Any) -> dict[str, Any]:
+    """``read_data()``'s values as ``device.label`` columns, checked."""
+    if not isinstance(values, Mapping):
+        raise DeviceError(
+            f"device {name!r}: read_data() returned {type(values).__name__}; it returns a "
+            "mapping of label to value (a number, a bool or a numpy array)",
+            device=name,
+            step="read_data",
+        )
+    data: dict[str, Any] = {}
+    for label, value in values.items():
+        if not isinstance(label, str) or not label.strip():
+            raise DeviceError(
+                f"device {name!r}: read_data() gave the label {label!r}; labels are non-empty "
+                "strings (the column is 'device.label')",
+                device=name,
+                step="read_data",
+            )
+        data[f"{name}.{label}"] = value
+    return data
+
+
 INLINE_ATTRIBUTE = "shot_calls_inline"
 """A device class attribute: True when its shot methods return quickly without blocking on
 I/O (e.g. a simulation), so that :class:`ShotRunner` calls them on its own thread."""
@@ -106,6 +132,7 @@ class ShotRunner:
         self.devices = dict(devices)
         self.sequencers = [name for name, dev in self.devices.items() if _is_sequencer(dev)]
         self.cameras = [name for name, dev in self.devices.items() if _is_camera(dev)]
+        self.data_sources = [n for n, dev in self.devices.items() if _is_data_source(dev)]
         if start_order is None:
             start_order = self._default_order()
         unknown = [name for name in start_order if name not in self.sequencers]
@@ -271,6 +298,18 @@ class ShotRunner:
         data: dict[str, Any] = {}
         for name in iterators:
             data.update(results.get(name, {}))
+        data.update(self.read_data(self.data_sources, deadline, timeout))
+        return data
+
+    def read_data(self, names: Sequence[str], deadline: float, timeout: float) -> dict[str, Any]:
+        """The values of the devices ``names`` that report data once their shot is over
+        (``read_data()``, see :class:`~shotbook.device.DataSource`), as ``device.label``."""
+        read = self._parallel(
+            "read_data", {name: self.devices[name].read_data for name in names}, deadline, timeout
+        )
+        data: dict[str, Any] = {}
+        for name in names:
+            data.update(_labelled(name, read[name]))
         return data
 
     def _run_split(
@@ -337,6 +376,8 @@ class ShotRunner:
                 if name in local
             }
             self._parallel("wait_finished", finishing, deadline, timeout)
+            local_sources = [name for name in self.data_sources if name in local]
+            results["$read_data"] = self.read_data(local_sources, deadline, timeout)
         finally:
             _close_all(iterators)
             for server in prepared:
@@ -349,6 +390,7 @@ class ShotRunner:
         for camera in self.cameras:  # in the cameras' order, as in-process
             prefix = f"{camera}."
             data.update((k, v) for k, v in merged.items() if k.startswith(prefix))
+        data.update((k, v) for k, v in merged.items() if k not in data)  # read_data values
         return data
 
     def _names(self, names: Iterable[str]) -> dict[str, str]:

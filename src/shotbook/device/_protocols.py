@@ -228,5 +228,30 @@ class Camera(Device, Protocol):
         ...
 
 
+@runtime_checkable
+class DataSource(Device, Protocol):
+    """A device that reports values once per shot: a power meter, a scope, a counter...
+
+    :meth:`read_data` is called after the shot's sequencers have finished (and after the
+    cameras' pictures); each value is stored with the shot as the column ``device.label``
+    (numbers, bools and numpy arrays, like pictures). A camera or a sequencer may also be a
+    data source. Errors and timeouts name the device and the step ``read_data``.
+
+    Example::
+
+        class PowerMeter:
+            shot_calls_inline = False  # reads over USB: run on a worker thread
+
+            @remote  # also when the meter is on a device server
+            def read_data(self) -> dict[str, float]:
+                return {"power": self._read_watts()}   # stored as "meter.power"
+    """
+
+    @remote
+    def read_data(self) -> Mapping[str, Any]:
+        """The values of the shot that just ended, by label."""
+        ...
+
+
 ShotData = Mapping[str, Any]
 """What a shot produces: values by ``"device.label"`` (e.g. ``"camera.cloud"``)."""
