@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -98,3 +101,27 @@ def test_paths_with_quotes_are_attached(tmp_path: Path) -> None:
     with attached(folder / "catalog.duckdb") as connection:
         connection.execute("CREATE TABLE t (a INTEGER)")
     assert other_process_sees(folder / "catalog.duckdb") == "0"
+
+
+def _child_reads(path: str, result: Any) -> None:
+    with attached(Path(path)) as connection:
+        result.put(connection.execute("SELECT count(*) FROM t").fetchone()[0])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_a_forked_child_attaches_with_its_own_instance(tmp_path: Path) -> None:
+    """A process forked while the parent had the catalog attached does not use the parent's
+    DuckDB instance (not fork-safe), and can open the catalog once the parent lets it go."""
+    path = tmp_path / "catalog.duckdb"
+    with attached(path) as connection:
+        connection.execute("CREATE TABLE t (a INTEGER)")
+        connection.execute("INSERT INTO t VALUES (1), (2), (3)")
+    context = multiprocessing.get_context("fork")
+    result = context.Queue()
+    child = context.Process(target=_child_reads, args=(str(path), result))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert result.get(timeout=10) == 3
+    with attached(path) as connection:  # the parent's own instance still works
+        assert connection.execute("SELECT count(*) FROM t").fetchone() == (3,)

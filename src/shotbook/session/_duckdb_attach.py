@@ -11,6 +11,7 @@ cursor, so their transactions are isolated as before).
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,21 +25,47 @@ __all__ = ["attached"]
 class _Attachment:
     """One catalog file: its alias in the shared instance and how many cursors use it."""
 
-    def __init__(self, alias: str) -> None:
+    def __init__(self, key: str, alias: str) -> None:
+        self.key = key
         self.alias = alias
         self.users = 0
 
 
 _lock = threading.Lock()
 _instance: duckdb.DuckDBPyConnection | None = None
+_instance_pid = 0
 _attachments: dict[str, _Attachment] = {}
 _numbers = itertools.count(1)
 
 
+_inherited: list[duckdb.DuckDBPyConnection] = []
+
+
+def _forget_inherited() -> None:
+    """In a forked child: the parent's instance, attachments and lock are not ours.
+
+    The parent's instance is kept referenced, never closed here: its threads did not survive
+    the fork, and closing it would wait for them (DuckDB crashes doing so).
+    """
+    global _lock, _instance, _instance_pid
+    _lock = threading.Lock()
+    if _instance is not None:
+        _inherited.append(_instance)
+    _instance, _instance_pid = None, 0
+    _attachments.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; Windows only spawns
+    os.register_at_fork(after_in_child=_forget_inherited)
+
+
 def _shared_instance() -> duckdb.DuckDBPyConnection:
-    global _instance
-    if _instance is None:
-        _instance = duckdb.connect(":memory:")
+    global _instance, _instance_pid
+    if _instance is None or _instance_pid != os.getpid():
+        if _instance is not None:  # inherited through a fork without the hook (see above)
+            _inherited.append(_instance)
+        _attachments.clear()
+        _instance, _instance_pid = duckdb.connect(":memory:"), os.getpid()
     return _instance
 
 
@@ -53,7 +80,7 @@ def _attach(path: Path) -> tuple[duckdb.DuckDBPyConnection, _Attachment]:
         instance = _shared_instance()
         attachment = _attachments.get(key)
         if attachment is None:
-            attachment = _Attachment(f"shotbook_catalog_{next(_numbers)}")
+            attachment = _Attachment(key, f"shotbook_catalog_{next(_numbers)}")
         if attachment.users == 0:
             literal = key.replace("'", "''")
             instance.execute(f"ATTACH '{literal}' AS {attachment.alias}")
@@ -65,7 +92,8 @@ def _attach(path: Path) -> tuple[duckdb.DuckDBPyConnection, _Attachment]:
 def _release(attachment: _Attachment) -> None:
     with _lock:
         attachment.users -= 1
-        if attachment.users == 0 and _instance is not None:
+        current = _attachments.get(attachment.key) is attachment  # not a forked parent's
+        if attachment.users == 0 and current and _instance is not None:
             _instance.execute(f"DETACH {attachment.alias}")
 
 
