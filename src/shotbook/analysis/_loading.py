@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ._parquet_fast import locate_folders, located_parts, parquet_part, read_folder
+from ._parquet_fast import folder_part, locate_folders, parquet_part, read_folder
 from ._selection import SequenceSelection, reusable, select_sequences
 from ._sequence_columns import ColumnMeta, columns_probe
 from ._units import UnitMismatchError, convert_expression, remember_units
@@ -66,25 +66,32 @@ def _known(columns: dict[str, ColumnMeta]) -> Callable[[], dict[str, ColumnMeta]
 
 
 def _open_parts(
-    storage_manager: StorageManager,
-    what: SequenceSelection | None,
-    folders: builtins.list[tuple[str, Path]] | None = None,
-    *,
-    asked: bool = False,
+    storage_manager: StorageManager, what: SequenceSelection | None
 ) -> builtins.list[_Part]:
     """The lazy frame and columns of each selected sequence (``None``: every sequence).
 
     Sequences named by their exact paths are found without the catalog when the manager can
     vouch for their shot folders (``locate_folders``); otherwise the catalog is read in one
-    short transaction. The shots are read only when collected. The default backend's files
-    are read by polars directly (``parquet_part``); any other backend through
-    ``sequences.scan(path)``.
+    short transaction (``_catalog_parts``). The shots are read only when collected.
     """
     what = reusable(what)  # read twice when the located parts fall back to the catalog
-    if not asked:
-        folders = locate_folders(storage_manager, what)
+    folders = locate_folders(storage_manager, what)
     if folders is not None:
-        return [_Part(path, frame, columns) for path, (frame, columns) in located_parts(folders)]
+        return _folder_parts(folders)
+    return _catalog_parts(storage_manager, what)
+
+
+def _folder_parts(folders: builtins.list[tuple[str, Path]]) -> builtins.list[_Part]:
+    """The parts of sequences whose shot folders are known (default backend)."""
+    return [_Part(path, *folder_part(folder)) for path, folder in folders]
+
+
+def _catalog_parts(
+    storage_manager: StorageManager, what: SequenceSelection | None
+) -> builtins.list[_Part]:
+    """The parts of the selected sequences, found in the catalog in one transaction. The
+    default backend's files are read by polars directly (``parquet_part``); any other
+    backend through ``sequences.scan(path)``."""
     opened: list[tuple[PureSequencePath, pl.LazyFrame, Callable[[], dict[str, ColumnMeta]]]] = []
     with storage_manager.session() as session, session.transaction():
         if what is None:
@@ -210,13 +217,9 @@ def load(
     wanted: builtins.list[str] | None = None,
     *,
     exclude_arrays: bool = False,
-    folders: builtins.list[tuple[str, Path]] | None = None,
-    asked: bool = False,
 ) -> Loaded:
-    """Open the selected sequences (``None``: all) and stack them lazily (``asked``: their
-    shot folders were already looked for, and found as ``folders`` or not at all)."""
-    parts = _open_parts(storage_manager, what, folders, asked=asked)
-    return _combine(parts, wanted, exclude_arrays=exclude_arrays)
+    """Open the selected sequences (``None``: all) and stack them lazily."""
+    return _combine(_open_parts(storage_manager, what), wanted, exclude_arrays=exclude_arrays)
 
 
 def scan_shots(storage_manager: StorageManager, what: SequenceSelection) -> pl.LazyFrame:
@@ -277,7 +280,8 @@ def read_shots(
         eager = _read_one_folder(*folders[0], columns, where)
         if eager is not None:
             return eager
-    loaded = load(storage_manager, what, wanted, folders=folders, asked=True)
+    parts = _catalog_parts(storage_manager, what) if folders is None else _folder_parts(folders)
+    loaded = _combine(parts, wanted)
     frame = loaded.frame
     if where is not None:
         frame = frame.filter(where)

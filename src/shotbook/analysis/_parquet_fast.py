@@ -7,7 +7,7 @@ filters pushed into it, and arrays read straight into ``pl.Array``), and takes t
 kinds and units from the folder's manifest instead of from a stored shot.
 
 The folder of a sequence is found without the catalog when the storage manager can vouch for
-it (``locate_shots(path)``, see :func:`located_parts`): opening the DuckDB catalog costs more
+it (``locate_shots(path)``, see :func:`locate_folders`): opening the DuckDB catalog costs more
 than reading a few thousand shots. Otherwise, inside a session, through the default
 backend's session (``parquet_part``). Any other backend goes through
 ``sequences.scan(path)``.
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from shotbook.session import ExperimentSession, StorageManager
     from shotbook.types import PureSequencePath
 
-__all__ = ["folder_part", "locate_folders", "located_parts", "parquet_part", "read_folder"]
+__all__ = ["folder_part", "locate_folders", "parquet_part", "read_folder"]
 
 Part = tuple[pl.LazyFrame, dict[str, ColumnMeta]]
 """A sequence's lazy frame and the kind and unit of each of its columns."""
@@ -82,11 +82,6 @@ def locate_folders(
     return folders
 
 
-def located_parts(folders: builtins.list[tuple[str, Path]]) -> builtins.list[tuple[str, Part]]:
-    """The parts of the sequences whose folders :func:`locate_folders` found."""
-    return [(path, folder_part(folder)) for path, folder in folders]
-
-
 def read_folder(
     folder: Path,
     wanted: builtins.list[str] | None,
@@ -103,12 +98,13 @@ def read_folder(
     """
     from shotbook.session import collect_shot_folder, snapshot_shot_folder
 
-    schema = snapshot_shot_folder(folder).columns
+    snapshot = snapshot_shot_folder(folder)
+    schema = snapshot.columns
     known = {*fixed[1:], *schema}
     names = [*fixed[1:], *schema] if wanted is None else wanted
     used = [] if where is None else where.meta.root_names()
     if not known.issuperset(names) or not known.issuperset(used):
         return None
-    frame = collect_shot_folder(folder, schema, names, where)
+    frame = collect_shot_folder(folder, schema, names, where, snapshot=snapshot)
     columns = {name: ColumnMeta(info.kind, info.unit) for name, info in schema.items()}
     return frame, columns
