@@ -356,14 +356,17 @@ def collect_shot_folder(
     predicate: pl.Expr | None = None,
     *,
     decode_arrays: bool = True,
+    snapshot: ShotFolderSnapshot | None = None,
 ) -> pl.DataFrame:
     """The columns ``wanted`` of the shots of a folder where ``predicate`` holds, now.
 
     ``columns`` is the column schema the frame was made with (see :func:`scan_shot_folder`,
-    which calls this on each ``collect()``); rows are sorted by ``shot_index``.
+    which calls this on each ``collect()``); rows are sorted by ``shot_index``. ``snapshot``:
+    the folder's snapshot the caller just took, read first (a new one on a retry).
     """
     for attempt in range(_RETRIES):
-        snapshot = snapshot_shot_folder(folder)
+        if snapshot is None or attempt > 0:
+            snapshot = snapshot_shot_folder(folder)
         files = snapshot.files
         try:
             return _collect(
