@@ -25,15 +25,13 @@ __all__ = ["attached"]
 class _Attachment:
     """One catalog file: its alias in the shared instance and how many cursors use it."""
 
-    def __init__(self, key: str, alias: str) -> None:
-        self.key = key
+    def __init__(self, alias: str) -> None:
         self.alias = alias
         self.users = 0
 
 
 _lock = threading.Lock()
 _instance: duckdb.DuckDBPyConnection | None = None
-_instance_pid = 0
 _attachments: dict[str, _Attachment] = {}
 _numbers = itertools.count(1)
 
@@ -47,11 +45,11 @@ def _forget_inherited() -> None:
     The parent's instance is kept referenced, never closed here: its threads did not survive
     the fork, and closing it would wait for them (DuckDB crashes doing so).
     """
-    global _lock, _instance, _instance_pid
+    global _lock, _instance
     _lock = threading.Lock()
     if _instance is not None:
         _inherited.append(_instance)
-    _instance, _instance_pid = None, 0
+    _instance = None
     _attachments.clear()
 
 
@@ -60,12 +58,9 @@ if hasattr(os, "register_at_fork"):  # POSIX; Windows only spawns
 
 
 def _shared_instance() -> duckdb.DuckDBPyConnection:
-    global _instance, _instance_pid
-    if _instance is None or _instance_pid != os.getpid():
-        if _instance is not None:  # inherited through a fork without the hook (see above)
-            _inherited.append(_instance)
-        _attachments.clear()
-        _instance, _instance_pid = duckdb.connect(":memory:"), os.getpid()
+    global _instance
+    if _instance is None:
+        _instance = duckdb.connect(":memory:")
     return _instance
 
 
@@ -80,7 +75,7 @@ def _attach(path: Path) -> tuple[duckdb.DuckDBPyConnection, _Attachment]:
         instance = _shared_instance()
         attachment = _attachments.get(key)
         if attachment is None:
-            attachment = _Attachment(key, f"shotbook_catalog_{next(_numbers)}")
+            attachment = _Attachment(f"shotbook_catalog_{next(_numbers)}")
         if attachment.users == 0:
             literal = key.replace("'", "''")
             instance.execute(f"ATTACH '{literal}' AS {attachment.alias}")
@@ -92,9 +87,8 @@ def _attach(path: Path) -> tuple[duckdb.DuckDBPyConnection, _Attachment]:
 def _release(attachment: _Attachment) -> None:
     with _lock:
         attachment.users -= 1
-        current = _attachments.get(attachment.key) is attachment  # not a forked parent's
-        if attachment.users == 0 and current and _instance is not None:
-            _instance.execute(f"DETACH {attachment.alias}")
+        if attachment.users == 0 and _instance is not None:
+            _instance.execute(f"DETACH DATABASE IF EXISTS {attachment.alias}")
 
 
 @contextmanager
