@@ -377,7 +377,7 @@ class ShotRunner:
             }
             self._parallel("wait_finished", finishing, deadline, timeout)
             local_sources = [name for name in self.data_sources if name in local]
-            results["$read_data"] = self.read_data(local_sources, deadline, timeout)
+            local_data = self.read_data(local_sources, deadline, timeout)
         finally:
             _close_all(iterators)
             for server in prepared:
@@ -390,7 +390,8 @@ class ShotRunner:
         for camera in self.cameras:  # in the cameras' order, as in-process
             prefix = f"{camera}."
             data.update((k, v) for k, v in merged.items() if k.startswith(prefix))
-        data.update((k, v) for k, v in merged.items() if k not in data)  # read_data values
+        data.update((k, v) for k, v in merged.items() if k not in data)  # servers' read_data
+        data.update(local_data)
         return data
 
     def _names(self, names: Iterable[str]) -> dict[str, str]:

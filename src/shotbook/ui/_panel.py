@@ -204,7 +204,7 @@ class ExperimentPanel:
             self._get_manager()
         elif manager is not None and hasattr(manager, "start_sequence"):
             # subscribe on the worker: a remote manager's subscription makes network calls
-            self._submit(self._connect_quietly)
+            self.connect_in_background()
         self._poll()
         latest = self._latest_sequence()
         if latest is not None and not self._watched.path:
