@@ -30,8 +30,10 @@ __all__ = [
     "ShotRecord",
     "ShotSchemaError",
     "arrow_field",
+    "check_column_name",
     "decode_array_columns",
     "decode_arrow_array_column",
+    "encode_shot_columns",
     "polars_dtype",
     "shot_record",
 ]
@@ -286,6 +288,40 @@ def encode_data(
         )
     _check_same(info, known, shot_index)
     return info, array
+
+
+def check_column_name(name: object, seen: set[str], shot_index: int) -> None:
+    """A shot's column name: a non-empty string, not a fixed column, not given twice."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"shot {shot_index}: column names are non-empty strings, not {name!r}")
+    if name in seen:
+        what = "a fixed column" if name in FIXED_COLUMNS else "given twice"
+        raise ValueError(
+            f"shot {shot_index}: column {name!r} is {what}; a parameter and a data value "
+            "cannot share a name"
+        )
+    seen.add(name)
+
+
+def encode_shot_columns(
+    parameters: Mapping[str, Any],
+    data: Mapping[str, Any],
+    units: Mapping[str, Any],
+    known: Mapping[str, ColumnInfo],
+    shot_index: int,
+) -> list[tuple[ColumnInfo, pa.Array]]:
+    """Every column of one shot, checked against ``known`` and encoded: the parameters (in
+    their display ``units``), then the data (``None`` values are left out)."""
+    seen: set[str] = set(FIXED_COLUMNS)
+    encoded: list[tuple[ColumnInfo, pa.Array]] = []
+    for name, value in parameters.items():
+        check_column_name(name, seen, shot_index)
+        encoded.append(encode_parameter(name, value, units.get(name), known.get(name), shot_index))
+    for name, value in data.items():
+        check_column_name(name, seen, shot_index)
+        if value is not None:
+            encoded.append(encode_data(name, value, known.get(name), shot_index))
+    return encoded
 
 
 def _as_int64(name: str, value: int | np.integer, shot_index: int) -> int:

@@ -22,8 +22,7 @@ from ._parquet_columns import (
     ColumnInfo,
     DisplayUnit,
     arrow_field,
-    encode_data,
-    encode_parameter,
+    encode_shot_columns,
     fixed_fields,
     info_from_field,
     to_microseconds,
@@ -224,19 +223,7 @@ class ParquetShotWriter:
             pa.array([to_microseconds(end, "end", index)], TIMESTAMP_TYPE),
         ]
         new: list[ColumnInfo] = []
-        seen: set[str] = set(FIXED_COLUMNS)
-        for name, value in parameters.items():
-            self._check_name(name, seen, index)
-            info, array = encode_parameter(
-                name, value, units.get(name), self._columns.get(name), index
-            )
-            self._add(info, array, fields, arrays, new)
-            infos.append(info)
-        for name, value in data.items():
-            self._check_name(name, seen, index)
-            if value is None:
-                continue
-            info, array = encode_data(name, value, self._columns.get(name), index)
+        for info, array in encode_shot_columns(parameters, data, units, self._columns, index):
             self._add(info, array, fields, arrays, new)
             infos.append(info)
         key = tuple(infos)
@@ -261,17 +248,6 @@ class ParquetShotWriter:
         if due:
             self._start_background()
             self._wake.set()
-
-    def _check_name(self, name: str, seen: set[str], index: int) -> None:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"shot {index}: column names are non-empty strings, not {name!r}")
-        if name in seen:
-            what = "a fixed column" if name in FIXED_COLUMNS else "given twice"
-            raise ValueError(
-                f"shot {index}: column {name!r} is {what}; a parameter and a data value "
-                "cannot share a name"
-            )
-        seen.add(name)
 
     def _add(
         self,

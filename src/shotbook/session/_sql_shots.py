@@ -30,7 +30,6 @@ from shotbook.types._paths import PureSequencePath
 
 from ._parquet_columns import (
     END_TIME,
-    FIXED_COLUMNS,
     SHOT_INDEX,
     START_TIME,
     TIMESTAMP_TYPE,
@@ -40,8 +39,7 @@ from ._parquet_columns import (
     array_columns,
     arrow_field,
     decode_arrow_array_column,
-    encode_data,
-    encode_parameter,
+    encode_shot_columns,
     fixed_fields,
     lazy_shots,
     resolve_columns,
@@ -146,27 +144,16 @@ class SQLShotWriter:
         values: list[tuple[Any, ...]] = []
         arrays: list[tuple[Any, ...]] = []
         new: dict[str, ColumnInfo] = {}
-        seen: set[str] = set(FIXED_COLUMNS)
-        for name, value in parameters.items():
-            _check_name(name, seen, index)
-            info, encoded = encode_parameter(
-                name, value, units.get(name), self._columns.get(name), index
-            )
-            values.append(self._value_row(info, encoded[0].as_py(), index))
-            if name not in self._columns:
-                new[name] = info
-        for name, value in data.items():
-            _check_name(name, seen, index)
-            if value is None:
-                continue
-            info, encoded = encode_data(name, value, self._columns.get(name), index)
+        for info, encoded in encode_shot_columns(parameters, data, units, self._columns, index):
             if info.kind == "array":
-                contiguous = np.ascontiguousarray(value)
-                arrays.append((self._id, name, index, contiguous.reshape(-1).view(np.uint8).data))
+                contiguous = np.ascontiguousarray(data[info.name])
+                arrays.append(
+                    (self._id, info.name, index, contiguous.reshape(-1).view(np.uint8).data)
+                )
             else:
                 values.append(self._value_row(info, encoded[0].as_py(), index))
-            if name not in self._columns:
-                new[name] = info
+            if info.name not in self._columns:
+                new[info.name] = info
         position = len(self._columns)
         column_rows = [
             (
@@ -218,18 +205,6 @@ class SQLShotWriter:
 
     def __repr__(self) -> str:
         return f"SQLShotWriter({str(self._path)!r})"
-
-
-def _check_name(name: str, seen: set[str], index: int) -> None:
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"shot {index}: column names are non-empty strings, not {name!r}")
-    if name in seen:
-        what = "a fixed column" if name in FIXED_COLUMNS else "given twice"
-        raise ValueError(
-            f"shot {index}: column {name!r} is {what}; a parameter and a data value "
-            "cannot share a name"
-        )
-    seen.add(name)
 
 
 def read_columns(tx: SQLTransaction, sequence_id: str) -> dict[str, ColumnInfo]:
