@@ -103,7 +103,7 @@ def test_scan_matches_the_pyarrow_reader_with_nulls_and_late_columns(tmp_path: P
             values["late.array"] = picture(100 + index, (2, 2))
         return values
 
-    with store.writer() as writer:  # parts of 0-2 and 3-5, shots 6 and 7 in their own files
+    with store.writer() as writer:  # parts of 0-2 and 3-5, shots 6 and 7 in the journal
         for index in range(8):
             params = {"repeat": index, "wait_time": 0.5 * index}
             writer.write_shot(index, params, data(index), T0, T0)
@@ -113,8 +113,7 @@ def test_scan_matches_the_pyarrow_reader_with_nulls_and_late_columns(tmp_path: P
         assert [(f.shots, f.compacted) for f in live] == [
             ((0, 1, 2), True),
             ((3, 4, 5), True),
-            ((6,), False),
-            ((7,), False),
+            ((6, 7), False),
         ]
         frame = scan_shot_folder(store.folder).collect()
         assert_frame_equal(frame, store.read_polars())

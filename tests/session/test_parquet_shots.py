@@ -180,7 +180,7 @@ def test_projection_reads_only_the_requested_columns(
     store: ParquetShotStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(store, range(4))
-    write(store, [4, 5])  # two compacted parts, then two per-shot files:
+    write(store, [4, 5])  # two compacted parts, then a journal
     with store.writer() as writer:
         for index in (6, 7):
             parameters, data = shot(index)
@@ -198,7 +198,7 @@ def test_projection_reads_only_the_requested_columns(
         assert table.column_names == ["wait_time", "analysis.atom_number"]
         assert table.num_rows == 8
         assert table.column("wait_time").to_pylist() == pytest.approx([i + 1 for i in range(8)])
-        assert len(read_columns) == 4  # two parts and two per-shot files
+        assert len(read_columns) == 2  # two parts (the journal is read by columns too)
         for columns in read_columns:
             assert set(columns) <= {"shot_index", "wait_time", "analysis.atom_number"}
         frame = store.read_polars(["shot_index", "camera.picture"])
@@ -328,9 +328,10 @@ def test_compaction_waits_for_a_gap_between_shots_but_not_forever(
             writer.write_shot(index, {"a": float(index)}, {"b.c": image(index, (8, 8))}, T0, T0)
         time.sleep(0.3)
         assert files(store.folder, "part-") == []  # due since shot 2, deferred
-        assert len(files(store.folder, "shot-")) == 19
+        assert [name[:12] for name in files(store.folder, "journal-")] == ["journal-0001"]
+        assert store.number_of_shots() == 19
         writer.write_shot(19, {"a": 19.0}, {"b.c": image(19, (8, 8))}, T0, T0)  # 20 pending
-        wait_for(lambda: files(store.folder, "shot-") == [])
+        wait_for(lambda: files(store.folder, "journal-") == [])
         assert files(store.folder, "part-") == ["part-0001.parquet"]
     assert store.read_polars().get_column("shot_index").to_list() == list(range(20))
 
@@ -343,7 +344,7 @@ def test_a_gap_between_shots_lets_the_due_compaction_run(
     with store.writer() as writer:
         for index in range(2):
             writer.write_shot(index, {"a": float(index)}, {"b.c": image(index, (8, 8))}, T0, T0)
-        wait_for(lambda: files(store.folder, "shot-") == [])  # removed once compacted
+        wait_for(lambda: files(store.folder, "journal-") == [])  # removed once compacted
         assert files(store.folder, "part-") == ["part-0001.parquet"]
         writer.write_shot(2, {"a": 2.0}, {"b.c": image(2, (8, 8))}, T0, T0)
     assert store.read_polars().get_column("shot_index").to_list() == list(range(3))
@@ -355,7 +356,7 @@ def test_background_compaction_runs_while_writing(tmp_path: Path) -> None:
         for index in range(6):
             writer.write_shot(index, {"a": float(index)}, {"b.c": image(index, (8, 8))}, T0, T0)
             if index % 2 == 1:  # no compact() call: the background thread does it
-                wait_for(lambda: files(store.folder, "shot-") == [])
+                wait_for(lambda: files(store.folder, "journal-") == [])
         assert files(store.folder, "part-") == [f"part-000{n}.parquet" for n in (1, 2, 3)]
         assert store.read_table(["a"]).column("a").to_pylist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     assert files(store.folder, "part-") == [f"part-000{n}.parquet" for n in (1, 2, 3)]
@@ -436,11 +437,12 @@ def test_delete_all(store: ParquetShotStore) -> None:
     write(store, range(6))
     with store.writer() as writer:
         writer.write_shot(6, *shot(6), T0, T0)
-        assert files(store.folder, "shot-") == ["shot-000006.parquet"]
+        assert [name[:12] for name in files(store.folder, "journal-")] == ["journal-0001"]
         with pytest.raises(RuntimeError, match="while a shot writer"):
             store.delete_all()
         writer.compact()
-        (store.folder / "shot-000007.parquet").write_bytes(b"")
+        (store.folder / "shot-000007.parquet").write_bytes(b"")  # of an earlier version
+        (store.folder / "journal-0009-0123abcd.arrows").write_bytes(b"")
     store.delete_all()
     assert store.folder.exists()
     assert list(store.folder.iterdir()) == []
@@ -454,8 +456,11 @@ def test_sweep_removes_what_a_crash_leaves(store: ParquetShotStore) -> None:
     with store.writer() as writer:
         for index in range(3):
             writer.write_shot(index, *shot(index), T0, T0)
-        kept = (store.folder / "shot-000001.parquet").read_bytes()
-    (store.folder / "shot-000001.parquet").write_bytes(kept)  # covered by a part: a leftover
+        (journal,) = files(store.folder, "journal-")
+        kept = (store.folder / journal).read_bytes()
+    (store.folder / journal).write_bytes(kept)  # covered by a part: a leftover
+    (store.folder / "journal-0002-0123abcd.arrows").write_bytes(kept[:100])  # torn: no shot
+    (store.folder / "shot-000001.parquet").write_bytes(b"covered; of an earlier version")
     (store.folder / ".tmp-0123abcd.parquet").write_bytes(b"half a file")
     (store.folder / ".tmp-4567.json").write_bytes(b"{")
     shutil.copy(store.folder / "part-0001.parquet", store.folder / "part-0009.parquet")
@@ -475,7 +480,7 @@ def test_undeletable_files_wait_as_garbage(
     original = _parquet_writer.remove_quietly
 
     def remove(path: Path) -> bool:  # what Windows does while a reader holds the file
-        return False if refuse and path.name.startswith("shot-") else original(path)
+        return False if refuse and path.name.startswith("journal-") else original(path)
 
     monkeypatch.setattr(_parquet_writer, "remove_quietly", remove)
     with store.writer() as writer:
@@ -483,16 +488,13 @@ def test_undeletable_files_wait_as_garbage(
             writer.write_shot(index, *shot(index), T0, T0)
         writer.compact()
         manifest = json.loads((store.folder / "manifest.json").read_text())
-        assert (
-            manifest["garbage"]
-            == files(store.folder, "shot-")
-            == [f"shot-00000{i}.parquet" for i in range(3)]
-        )
+        assert manifest["garbage"] == files(store.folder, "journal-")
+        assert [name[:12] for name in manifest["garbage"]] == ["journal-0001"]
         assert store.read_table(["shot_index"]).column(0).to_pylist() == [0, 1, 2]
         refuse = False
         writer.write_shot(3, *shot(3), T0, T0)
     assert json.loads((store.folder / "manifest.json").read_text())["garbage"] == []
-    assert files(store.folder, "shot-") == []
+    assert files(store.folder, "journal-") == []
     assert store.shot_indices() == [0, 1, 2, 3]
 
 

@@ -1,15 +1,17 @@
 """Reading the live files of a sequence folder, safely while a writer compacts.
 
-A snapshot lists the folder first, then reads the manifest: a per-shot file deleted before the
-listing was compacted before that, so the manifest read afterwards covers it. Per-shot files
-the manifest covers are ignored, so no shot is seen twice. A file that vanishes between the
-snapshot and its reading (compaction finished meanwhile) makes the whole read start again.
+A snapshot lists the folder first, then reads the manifest, then the journals' shots: a
+journal (or a per-shot file of earlier versions) deleted before the listing was compacted
+before that, so the manifest read afterwards covers it. Journaled shots the manifest covers
+are ignored, so no shot is seen twice, and shots appended after the snapshot are not read
+from it. A file that vanishes between the listing and its reading (compaction finished
+meanwhile) makes the whole read start again.
 
 Public read side (re-exported by ``shotbook.session``): :func:`snapshot_shot_folder` gives the
 live files and the column schema of a folder, :func:`scan_shot_folder` a polars lazy frame
-over its shots (polars' Parquet reader for the small columns, with filters pushed into it;
-pyarrow for array columns, which stay fixed-size binary on disk and become ``pl.Array``
-without another copy).
+over its shots (polars' Parquet reader for the small columns of compacted parts, with filters
+pushed into it; pyarrow for journals and for array columns, which stay fixed-size binary on
+disk and become ``pl.Array`` without another copy).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from ._parquet_manifest import (
     parse_shot_file,
     read_manifest,
 )
+from ._shot_journal import journal_shots, parse_journal_file, read_journal_table
 
 if TYPE_CHECKING:
     import polars as pl
@@ -69,17 +72,24 @@ _pool_lock = threading.Lock()
 # Snapshots by folder with the listing and manifest bytes they were made from: parsing the
 # manifest of a long sequence costs more than listing the folder and reading the bytes again.
 _CACHED_SNAPSHOTS: Final = 64
-_snapshots: dict[Path, tuple[tuple[tuple[str, ...], bytes | None], ShotFolderSnapshot]] = {}
+_SnapshotKey = tuple[tuple[str, ...], bytes | None, tuple[tuple[str, int, int, int], ...]]
+_snapshots: dict[Path, tuple[_SnapshotKey, ShotFolderSnapshot]] = {}
 _snapshots_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
 class LiveFile:
-    """A file holding live shots: a compacted part or a per-shot file."""
+    """A file holding live shots: a compacted part, a writer's journal (only ``shots`` of it
+    are live) or a per-shot Parquet file of earlier versions."""
 
     path: Path
     shots: tuple[int, ...]
     compacted: bool
+
+    @property
+    def journal(self) -> bool:
+        """Whether the file is a journal (Arrow IPC stream, read with pyarrow)."""
+        return parse_journal_file(self.path.name) is not None
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,18 @@ def snapshot_shot_folder(folder: Path) -> ShotFolderSnapshot:
     The files may be read later: one that vanished meanwhile (a compaction replaced it)
     raises ``FileNotFoundError``, and the read should start again from a new snapshot.
     """
+    for _ in range(_RETRIES):
+        try:
+            return _snapshot(folder)
+        except FileNotFoundError:  # a journal compacted and deleted since the listing
+            continue
+    raise ShotStoreError(
+        f"the journals of {folder} kept vanishing while being listed ({_RETRIES} attempts); "
+        "is another process deleting the sequence's shots?"
+    )
+
+
+def _snapshot(folder: Path) -> ShotFolderSnapshot:
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
@@ -139,11 +161,16 @@ def snapshot_shot_folder(folder: Path) -> ShotFolderSnapshot:
         text = None  # no manifest yet: nothing compacted
     except PermissionError:  # Windows: being replaced; read_manifest waits for it
         return _make_snapshot(folder, names, read_manifest(folder))
-    key = (tuple(sorted(names)), text)
+    journals = []
+    for name in sorted(names):
+        if parse_journal_file(name) is not None:
+            stat = os.stat(folder / name)
+            journals.append((name, stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    key = (tuple(sorted(names)), text, tuple(journals))
     with _snapshots_lock:
         cached = _snapshots.get(folder)
     if cached is not None and cached[0] == key:
-        return cached[1]  # the same listing and manifest give the same snapshot
+        return cached[1]  # the same listing, manifest and journals give the same snapshot
     snapshot = _make_snapshot(folder, names, _parse_manifest(folder, text))
     with _snapshots_lock:
         _snapshots.pop(folder, None)
@@ -157,8 +184,11 @@ def _make_snapshot(folder: Path, names: list[str], manifest: Manifest) -> ShotFo
     covered = manifest.covered
     files = [LiveFile(folder / part.file, part.shots, True) for part in manifest.parts]
     for name in names:
-        index = parse_shot_file(name)
-        if index is not None and index not in covered:
+        if parse_journal_file(name) is not None:
+            shots = tuple(i for i in journal_shots(folder / name) if i not in covered)
+            if shots:
+                files.append(LiveFile(folder / name, shots, False))
+        elif (index := parse_shot_file(name)) is not None and index not in covered:
             files.append(LiveFile(folder / name, (index,), False))
     files.sort(key=lambda live: min(live.shots, default=-1))
     return ShotFolderSnapshot(manifest, tuple(files))
@@ -213,6 +243,16 @@ def read_file(
         else:
             table = file.read_row_groups(row_groups, columns=columns, use_threads=False)
     return conform(table, fields)
+
+
+def read_live(
+    live: LiveFile, row_groups: Sequence[int] | None = None, *, fields: Sequence[pa.Field]
+) -> pa.Table:
+    """Read only these columns of a live file's live shots (missing columns as nulls);
+    ``row_groups`` of a compacted part."""
+    if live.journal:
+        return read_journal_table(live.path, fields, live.shots)
+    return read_file(live.path, row_groups, fields=fields)
 
 
 def row_groups_holding(path: Path, index: int) -> list[int]:
@@ -270,9 +310,9 @@ def read_files(
     if not tasks:
         return schema.empty_table()
     if len(tasks) == 1:
-        tables = [read_file(*tasks[0], fields=fields)]
+        tables = [read_live(*tasks[0], fields=fields)]
     else:
-        tables = list(_thread_pool().map(lambda task: read_file(*task, fields=fields), tasks))
+        tables = list(_thread_pool().map(lambda task: read_live(*task, fields=fields), tasks))
     table = pa.concat_tables(tables)
     if SHOT_INDEX in schema.names and table.num_rows > 1:
         order = table.column(SHOT_INDEX).to_numpy()
@@ -287,15 +327,15 @@ def read_files(
 
 def _split(
     files: Sequence[LiveFile], fields: Sequence[pa.Field], shots: Sequence[int] | None = None
-) -> list[tuple[Path, list[int] | None]]:
+) -> list[tuple[LiveFile, list[int] | None]]:
     """Reading tasks: whole files, or slices of the row groups of big compacted files (only
     the row groups that may hold ``shots``, sorted, when given)."""
     arrays = any(pa.types.is_fixed_size_binary(field.type) for field in fields)
     workers = _WORKERS
-    tasks: list[tuple[Path, list[int] | None]] = []
+    tasks: list[tuple[LiveFile, list[int] | None]] = []
     for live in files:
         if not live.compacted or (not arrays and shots is None):
-            tasks.append((live.path, None))
+            tasks.append((live, None))
             continue
         metadata = pq.read_metadata(live.path)
         if shots is None:
@@ -304,12 +344,12 @@ def _split(
             groups = _groups_with(metadata, shots)
         if not arrays:
             if groups:
-                tasks.append((live.path, groups))
+                tasks.append((live, groups))
             continue
         slices = min(len(groups), workers)
         bounds = np.linspace(0, len(groups), slices + 1).round().astype(int)
         for start, stop in itertools.pairwise(bounds.tolist()):
-            tasks.append((live.path, groups[start:stop]))
+            tasks.append((live, groups[start:stop]))
     return tasks
 
 
@@ -409,19 +449,27 @@ def _collect(
         after, predicate = predicate, None
         columns = list(dict.fromkeys([*wanted, *after.meta.root_names()]))
     big = [name for name in columns if name in arrays]
+    journals = [live for live in files if live.journal]
     # shot_index orders the rows and matches the arrays to them: not needed to read scalars
-    # from files already in shot order
-    ordering = [SHOT_INDEX] if big or not in_shot_order else []
+    # from Parquet files already in shot order
+    ordering = [SHOT_INDEX] if big or journals or not in_shot_order else []
     small = list(dict.fromkeys([*(name for name in columns if name not in arrays), *ordering]))
-    scan = pl.scan_parquet(
-        [str(live.path) for live in files],
-        schema={name: dtype for name, dtype in raw.items() if name not in arrays},
-        missing_columns="insert",
-        extra_columns="ignore",
-    )
-    if predicate is not None:
-        scan = scan.filter(predicate)  # evaluated inside the reader
-    frame = scan.select(small).collect()
+    small_schema = {name: dtype for name, dtype in raw.items() if name not in arrays}
+    frames = []
+    parquet = [live for live in files if not live.journal]
+    if parquet:
+        scan = pl.scan_parquet(
+            [str(live.path) for live in parquet],
+            schema=small_schema,
+            missing_columns="insert",
+            extra_columns="ignore",
+        )
+        if predicate is not None:
+            scan = scan.filter(predicate)  # evaluated inside the reader
+        frames.append(scan.select(small).collect())
+    for live in journals:
+        frames.append(_journal_frame(live, schema, small_schema, small, predicate))
+    frame = frames[0] if len(frames) == 1 else pl.concat(frames)
     if ordering:
         order = frame.get_column(SHOT_INDEX).to_numpy()
         if len(order) > 1 and not bool(np.all(order[1:] > order[:-1])):
@@ -434,6 +482,35 @@ def _collect(
     if after is not None:
         frame = frame.filter(after)
     return frame.select(wanted)
+
+
+def _journal_frame(
+    live: LiveFile,
+    schema: Mapping[str, ColumnInfo],
+    dtypes: Mapping[str, Any],
+    names: list[str],
+    predicate: pl.Expr | None,
+) -> pl.DataFrame:
+    """The columns ``names`` (not arrays) of a journal's live shots where ``predicate`` holds,
+    with the dtypes ``dtypes`` (as polars' Parquet reader gives the parts' columns)."""
+    import polars as pl
+
+    read = list(
+        dict.fromkeys([*names, *([] if predicate is None else predicate.meta.root_names())])
+    )
+    table = read_journal_table(live.path, _fields(schema, read), live.shots)
+    frame = pl.from_arrow(table, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.cast({name: dtypes[name] for name in read})
+    if predicate is not None:
+        frame = frame.filter(predicate)
+    return frame.select(names)
+
+
+def _fields(schema: Mapping[str, ColumnInfo], names: Sequence[str]) -> list[pa.Field]:
+    """The Arrow fields of fixed and stored columns, by name."""
+    fixed = {field.name: field for field in fixed_fields()}
+    return [fixed[name] if name in fixed else arrow_field(schema[name]) for name in names]
 
 
 def _read_arrays(
@@ -456,15 +533,23 @@ def _read_arrays(
     wanted = order.tolist()
     present = set(wanted)
     chosen = [live for live in files if not present.isdisjoint(live.shots)] if filtered else files
-    if filtered and 2 * len(wanted) < sum(len(live.shots) for live in chosen):
+    parquet = [live for live in chosen if not live.journal]
+    if filtered and 2 * len(wanted) < sum(len(live.shots) for live in parquet):
         raw = shots_frame_schema(schema, decode_arrays=False)
         scan = pl.scan_parquet(
-            [str(live.path) for live in chosen],
+            [str(live.path) for live in parquet],
             schema={name: raw[name] for name in [SHOT_INDEX, *names]},
             missing_columns="insert",
             extra_columns="ignore",
         )
         found = scan.filter(pl.col(SHOT_INDEX).is_in(wanted)).select(SHOT_INDEX, *names).collect()
+        journals = [live for live in chosen if live.journal]
+        if journals:
+            fields = _fields(schema, [SHOT_INDEX, *names])
+            table = read_files(journals, fields, shots=wanted)
+            extra = pl.from_arrow(table, rechunk=False)
+            assert isinstance(extra, pl.DataFrame)
+            found = pl.concat([found, extra.cast(dict(found.schema))])  # type: ignore[arg-type]
         if not found.get_column(SHOT_INDEX).is_sorted():
             found = found.sort(SHOT_INDEX)
         if not np.array_equal(found.get_column(SHOT_INDEX).to_numpy(), order):

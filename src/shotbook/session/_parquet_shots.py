@@ -2,7 +2,9 @@
 
 Layout of the folder (named by the sequence's UUID):
 
-- ``shot-000042.parquet``: one shot, uncompressed, renamed into place when written;
+- ``journal-0007.arrows``: shots appended by a writer since its last compaction (an Arrow IPC
+  stream, one record batch per shot, see ``_shot_journal``); earlier versions wrote
+  ``shot-000042.parquet`` files instead, which are still read and compacted;
 - ``part-0003.parquet``: compacted shots (zstd scalars; arrays lz4 by default);
 - ``manifest.json``: the compacted files, the shots each holds, the column schema and files
   waiting to be deleted; replaced atomically;
@@ -51,8 +53,8 @@ from ._parquet_manifest import (
 from ._parquet_read import (
     LiveFile,
     ShotFolderSnapshot,
-    read_file,
     read_files,
+    read_live,
     row_groups_holding,
     scan_shot_folder,
     snapshot_shot_folder,
@@ -66,6 +68,7 @@ from ._parquet_writer import (
     register_writer,
     unregister_writer,
 )
+from ._shot_journal import journal_shots, parse_journal_file
 
 if TYPE_CHECKING:
     import polars as pl
@@ -134,7 +137,8 @@ class ParquetShotStore:
 
     def sweep(self) -> None:
         """Remove what a crash left: temporary files, parts the manifest does not list,
-        per-shot files the manifest covers, and files waiting to be deleted.
+        journals (and per-shot files) whose shots the manifest all covers, and files waiting
+        to be deleted.
 
         Safe while readers run; call it when no writer writes to the folder (a writer of this
         process is detected and refused).
@@ -156,6 +160,10 @@ class ParquetShotStore:
                 name.startswith(TEMP_PREFIX)
                 or (parse_part_file(name) is not None and name not in listed)
                 or (index is not None and index in manifest.covered)
+                or (
+                    parse_journal_file(name) is not None
+                    and manifest.covered.issuperset(journal_shots(self._folder / name))
+                )
             )
             if orphan:
                 remove_quietly(self._folder / name)
@@ -192,8 +200,9 @@ class ParquetShotStore:
     def delete_all(self) -> None:
         """Delete every shot file and the manifest (reset to draft); keeps the folder.
 
-        Per-shot files go first, then the manifest is emptied, then the parts: a crash in
-        between leaves a consistent (smaller) store, and calling this again finishes.
+        Journals (and per-shot files) go first, then the manifest is emptied, then the parts:
+        a crash in between leaves a consistent (smaller) store, and calling this again
+        finishes.
         """
         if has_writer(self._folder):
             raise RuntimeError(
@@ -203,7 +212,13 @@ class ParquetShotStore:
             names = sorted(os.listdir(self._folder))
         except FileNotFoundError:
             return
-        shots = [n for n in names if parse_shot_file(n) is not None or n.startswith(TEMP_PREFIX)]
+        shots = [
+            name
+            for name in names
+            if parse_shot_file(name) is not None
+            or parse_journal_file(name) is not None
+            or name.startswith(TEMP_PREFIX)
+        ]
         for name in shots:
             self._delete(name)
         if (self._folder / MANIFEST_NAME).exists():
@@ -318,7 +333,7 @@ class ParquetShotStore:
         columns = snapshot.manifest.columns
         fields = fixed_fields() + [arrow_field(info) for info in columns]
         groups = row_groups_holding(live.path, index) if live.compacted else None
-        table = read_file(live.path, groups, fields=fields)
+        table = read_live(live, groups, fields=fields)
         positions = np.flatnonzero(table.column(SHOT_INDEX).to_numpy() == index)
         if len(positions) != 1:
             raise ShotStoreError(f"{live.path} does not hold shot {index} once as expected")

@@ -1,4 +1,4 @@
-"""Writing the shots of one sequence: one Parquet file per shot, compacted in the background."""
+"""Writing the shots of one sequence: appended to a journal, compacted in the background."""
 
 from __future__ import annotations
 
@@ -39,11 +39,17 @@ from ._parquet_manifest import (
     read_manifest,
     remove_quietly,
     replace_file,
-    shot_file_name,
     temp_name,
     write_manifest,
 )
 from ._parquet_read import conform, read_file
+from ._shot_journal import (
+    JournalSegment,
+    journal_file_name,
+    parse_journal_file,
+    read_journal,
+    read_journal_table,
+)
 
 __all__ = ["ParquetShotWriter", "ShotExistsError"]
 
@@ -110,13 +116,13 @@ def has_writer(folder: Path) -> bool:
 class ParquetShotWriter:
     """Writes the shots of one sequence; get one from :meth:`ParquetShotStore.writer`.
 
-    :meth:`write_shot` returns once the shot's file is renamed into place: from then on the
-    shot survives the death of this process (and a power loss with ``fsync=True``) and other
-    processes see it. Every ``compact_every`` shots, a background thread rewrites the per-shot
-    files into one compressed part (zstd scalars, lz4 arrays by default), as soon as the shots
-    leave it a gap: while shots arrive back to back it waits, up to ``10 * compact_every``
-    pending shots, so that compaction never slows a fast run down. :meth:`close` runs a
-    final compaction.
+    :meth:`write_shot` returns once the shot is appended to the writer's journal (an Arrow
+    IPC stream, ``journal-0007.arrows``): from then on the shot survives the death of this
+    process (and a power loss with ``fsync=True``) and other processes see it. Every
+    ``compact_every`` shots, a background thread rewrites the journaled shots into one
+    compressed part (zstd scalars, lz4 arrays by default), as soon as the shots leave it a
+    gap: while shots arrive back to back it waits, up to ``10 * compact_every`` pending shots,
+    so that compaction never slows a fast run down. :meth:`close` runs a final compaction.
 
     >>> with store.writer() as writer:  # doctest: +SKIP
     ...     writer.write_shot(0, {"wait_time": 0.005}, {"camera.picture": image}, start, end)
@@ -148,13 +154,19 @@ class ParquetShotWriter:
         self._fixed_fields = fixed_fields()
         # the schema of each set of columns a shot had (usually one for a whole sequence)
         self._schemas: dict[tuple[ColumnInfo, ...], pa.Schema] = {}
+        # pending shot -> the file holding it: a journal, or a per-shot Parquet file left by
+        # an earlier version
         self._pending: dict[int, str] = {}
-        # the tables of the pending shots this writer wrote: compaction uses them instead of
-        # reading the files back (shots adopted from an earlier writer are read)
-        self._written: dict[int, pa.Table] = {}
+        # the batches of the pending shots this writer wrote: compaction uses them instead of
+        # reading the journal back (shots adopted from an earlier writer are read)
+        self._written: dict[int, pa.RecordBatch] = {}
         self._written_bytes = 0
         self._last_write = time.monotonic()
         self._indices: set[int] = set(self._manifest.covered)
+        # appends and the switch to a new journal are serialised by this lock
+        self._journal_lock = threading.Lock()
+        self._journal: JournalSegment | None = None
+        self._journal_number = 0
         self._adopt_per_shot_files()
         self._closed = False
         self._wake = threading.Event()
@@ -163,15 +175,28 @@ class ParquetShotWriter:
         self._thread: threading.Thread | None = None
 
     def _adopt_per_shot_files(self) -> None:
-        """Take over per-shot files left by an earlier writer (they get compacted too)."""
+        """Take over the shots an earlier writer left uncompacted (they get compacted too):
+        its journals (complete batches only) and per-shot files of earlier versions."""
         grown = False
         for name in sorted(os.listdir(self._folder)):
-            index = parse_shot_file(name)
-            if index is None or index in self._manifest.covered:
+            number = parse_journal_file(name)
+            if number is not None:
+                self._journal_number = max(self._journal_number, number)
+                batches = read_journal(self._folder / name)
+                shots = [int(i) for batch in batches for i in batch.column(0).to_pylist()]
+                schema = batches[0].schema if batches else pa.schema([])
+            elif (index := parse_shot_file(name)) is not None:
+                shots = [index]
+                schema = pq.read_schema(self._folder / name)
+            else:
                 continue
-            self._pending[index] = name
-            self._indices.add(index)
-            for field in pq.read_schema(self._folder / name):
+            fresh = [index for index in shots if index not in self._manifest.covered]
+            if not fresh:
+                continue
+            for index in fresh:
+                self._pending[index] = name
+                self._indices.add(index)
+            for field in schema:
                 info = info_from_field(field)
                 if info is not None and info.name not in self._columns:
                     self._columns[info.name] = info
@@ -215,88 +240,81 @@ class ParquetShotWriter:
             raise ShotExistsError(index, self._folder)
         if units is None:
             units = getattr(parameters, "units", None) or {}
-        fields = list(self._fixed_fields)
-        infos: list[ColumnInfo] = []
-        arrays: list[pa.Array] = [
-            pa.array([index], pa.int64()),
-            pa.array([to_microseconds(start, "start", index)], TIMESTAMP_TYPE),
-            pa.array([to_microseconds(end, "end", index)], TIMESTAMP_TYPE),
-        ]
+        arrays: dict[str, pa.Array] = {
+            SHOT_INDEX: pa.array([index], pa.int64()),
+            "start_time": pa.array([to_microseconds(start, "start", index)], TIMESTAMP_TYPE),
+            "end_time": pa.array([to_microseconds(end, "end", index)], TIMESTAMP_TYPE),
+        }
         new: list[ColumnInfo] = []
         for info, array in encode_shot_columns(parameters, data, units, self._columns, index):
-            self._add(info, array, fields, arrays, new)
-            infos.append(info)
-        key = tuple(infos)
-        schema = self._schemas.get(key)
-        if schema is None:
-            schema = self._schemas[key] = pa.schema(fields)
-        table = pa.Table.from_arrays(arrays, schema=schema)
+            arrays[info.name] = array
+            if info.name not in self._columns:
+                new.append(info)
         if new:
             with self._state_lock:
                 for info in new:
                     self._columns[info.name] = info
                 self._save_manifest(self._manifest.with_columns(self._columns.values()))
-        self._write_file(table, self._folder / shot_file_name(index), compressed=False)
-        with self._state_lock:
-            self._indices.add(index)
-            self._pending[index] = shot_file_name(index)
-            if self._written_bytes + table.nbytes <= _KEEP_BYTES:
-                self._written[index] = table
-                self._written_bytes += table.nbytes
-            self._last_write = time.monotonic()
-            due = len(self._pending) >= self._compact_every
+        with self._journal_lock:
+            journal = self._journal
+            if journal is None or journal.broken or new:
+                journal = self._open_journal()
+            batch = pa.RecordBatch.from_arrays(
+                [_array_or_null(arrays.get(field.name), field) for field in journal.schema],
+                schema=journal.schema,
+            )
+            journal.append(batch, index)
+            with self._state_lock:
+                self._indices.add(index)
+                self._pending[index] = journal.path.name
+                if self._written_bytes + batch.nbytes <= _KEEP_BYTES:
+                    self._written[index] = batch
+                    self._written_bytes += batch.nbytes
+                self._last_write = time.monotonic()
+                due = len(self._pending) >= self._compact_every
         if due:
             self._start_background()
             self._wake.set()
 
-    def _add(
-        self,
-        info: ColumnInfo,
-        array: pa.Array,
-        fields: list[pa.Field],
-        arrays: list[pa.Array],
-        new: list[ColumnInfo],
-    ) -> None:
-        field = self._fields.get(info)
-        if field is None:
-            field = self._fields[info] = arrow_field(info)
-        fields.append(field)
-        arrays.append(array)
-        if info.name not in self._columns:
-            new.append(info)
+    def _open_journal(self) -> JournalSegment:
+        """Close the current journal and start the next one, with every column known now.
 
-    def _write_file(self, table: pa.Table, target: Path, *, compressed: bool) -> None:
-        """Write under a temporary name, flush if asked, rename into place."""
+        Called with the journal lock held.
+        """
+        self._close_journal()
+        self._journal_number += 1
+        fields = [*self._fixed_fields, *(self._field(info) for info in self._columns.values())]
+        path = self._folder / journal_file_name(self._journal_number)
+        self._journal = JournalSegment(path, pa.schema(fields), fsync=self._fsync)
+        return self._journal
+
+    def _close_journal(self) -> None:
+        """Close the current journal, if any (with the journal lock held)."""
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            journal.close()
+
+    def _write_part(self, table: pa.Table, target: Path) -> None:
+        """Write a compacted part under a temporary name, flush if asked, rename into place."""
         temporary = self._folder / temp_name(".parquet")
         scalar_columns = [
             name
             for name, field in zip(table.column_names, table.schema, strict=True)
             if not pa.types.is_fixed_size_binary(field.type)
         ]
+        codecs = {
+            name: ("zstd" if name in scalar_columns else self._array_compression)
+            for name in table.column_names
+        }
         try:
-            if compressed:
-                codecs = {
-                    name: ("zstd" if name in scalar_columns else self._array_compression)
-                    for name in table.column_names
-                }
-                pq.write_table(
-                    table,
-                    temporary,
-                    compression=codecs,
-                    use_dictionary=[n for n in scalar_columns if n not in FIXED_COLUMNS],
-                    write_statistics=scalar_columns,
-                    row_group_size=_rows_per_group(table),
-                )
-            else:
-                # an open file: no file system to resolve per shot
-                with pa.OSFile(str(temporary), "wb") as sink:
-                    pq.write_table(
-                        table,
-                        sink,
-                        compression="none",
-                        use_dictionary=False,
-                        write_statistics=[SHOT_INDEX],
-                    )
+            pq.write_table(
+                table,
+                temporary,
+                compression=codecs,
+                use_dictionary=[n for n in scalar_columns if n not in FIXED_COLUMNS],
+                write_statistics=scalar_columns,
+                row_group_size=_rows_per_group(table),
+            )
             if self._fsync:
                 fsync_file(temporary)
             replace_file(temporary, target)
@@ -319,35 +337,58 @@ class ParquetShotWriter:
             self._collect_garbage()
 
     def _compact_pending(self) -> None:
-        with self._state_lock:
-            batch = dict(self._pending)
-            columns = list(self._columns.values())
-            written = {index: self._written[index] for index in batch if index in self._written}
+        with self._journal_lock:
+            # later shots go to a new journal: every pending shot is in a closed file
+            self._close_journal()
+            with self._state_lock:
+                batch = dict(self._pending)
+                columns = list(self._columns.values())
+                written = {i: self._written[i] for i in batch if i in self._written}
         if not batch:
             return
         fields = fixed_fields() + [self._field(info) for info in columns]
-        tables = [
-            conform(written[index], fields)
-            if index in written
-            else read_file(self._folder / batch[index], fields=fields)
-            for index in sorted(batch)
-        ]
-        table = conform(pa.concat_tables(tables), fields)
+        table = self._pending_table(batch, written, fields)
         name = part_file_name(self._next_part_number())
-        self._write_file(table, self._folder / name, compressed=True)
+        self._write_part(table, self._folder / name)
         with self._state_lock:
             manifest = self._manifest.with_part(Part(name, tuple(sorted(batch))))
             self._save_manifest(manifest.with_columns(self._columns.values()))
             for index in batch:
                 del self._pending[index]
-                kept_table = self._written.pop(index, None)
-                if kept_table is not None:
-                    self._written_bytes -= kept_table.nbytes
-        kept = [name for name in batch.values() if not remove_quietly(self._folder / name)]
+                kept_batch = self._written.pop(index, None)
+                if kept_batch is not None:
+                    self._written_bytes -= kept_batch.nbytes
+        # every shot of these files is now in the part
+        kept = [name for name in set(batch.values()) if not remove_quietly(self._folder / name)]
         if kept:  # Windows: a reader holds them; delete later
             with self._state_lock:
                 garbage = (*self._manifest.garbage, *kept)
                 self._save_manifest(self._manifest.with_garbage(garbage))
+
+    def _pending_table(
+        self,
+        batch: Mapping[int, str],
+        written: Mapping[int, pa.RecordBatch],
+        fields: list[pa.Field],
+    ) -> pa.Table:
+        """The pending shots as one table with ``fields``, sorted by shot index: the batches
+        this writer kept, the rest read back from their files."""
+        tables = [conform(pa.Table.from_batches([written[i]]), fields) for i in sorted(written)]
+        unread: dict[str, list[int]] = {}
+        for index, name in batch.items():
+            if index not in written:
+                unread.setdefault(name, []).append(index)
+        for name, shots in sorted(unread.items()):
+            path = self._folder / name
+            if parse_journal_file(name) is not None:
+                tables.append(read_journal_table(path, fields, shots))
+            else:
+                tables.append(read_file(path, fields=fields))
+        table = pa.concat_tables(tables)
+        order = table.column(SHOT_INDEX).to_numpy()
+        if len(order) > 1 and not bool((order[1:] > order[:-1]).all()):
+            table = table.take(order.argsort(kind="stable"))
+        return conform(table, fields)
 
     def _field(self, info: ColumnInfo) -> pa.Field:
         field = self._fields.get(info)
@@ -418,8 +459,8 @@ class ParquetShotWriter:
     def close(self) -> None:
         """Wait for the background compaction, compact what is left; idempotent.
 
-        Raises the first error of a background compaction, if any (the shots stay stored as
-        per-shot files; the next writer or compaction retries).
+        Raises the first error of a background compaction, if any (the shots stay stored in
+        the journal; the next writer or compaction retries).
         """
         if self._closed:
             return
@@ -431,12 +472,14 @@ class ParquetShotWriter:
                 self._thread.join()
             self.compact()
         finally:
+            with self._journal_lock:
+                self._close_journal()
             if self._on_close is not None:
                 self._on_close()
         if self._background_error is not None:
             raise RuntimeError(
-                f"a background compaction of {self._folder} failed (the shots are kept as "
-                "per-shot files and compacted later)"
+                f"a background compaction of {self._folder} failed (the shots are kept in "
+                "the journal and compacted later)"
             ) from self._background_error
 
     def __enter__(self) -> ParquetShotWriter:
@@ -449,6 +492,11 @@ class ParquetShotWriter:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _array_or_null(array: pa.Array | None, field: pa.Field) -> pa.Array:
+    """A shot's value of a column of its journal: a null where the shot has none."""
+    return pa.nulls(1, field.type) if array is None else array
 
 
 def _rows_per_group(table: pa.Table) -> int:

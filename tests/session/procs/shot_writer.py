@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from shotbook.session import _parquet_writer
+from shotbook.session import _parquet_writer, _shot_journal
 from shotbook.session._parquet_shots import ParquetShotStore
 
 
@@ -40,7 +41,11 @@ def die() -> None:
 
 
 def install_crash(point: str, occurrence: int) -> None:
-    """Kill this process at one point of the writer's work."""
+    """Kill this process at one point of the writer's work.
+
+    ``shot-torn``: half of the shot's batch is in the journal; ``shot-after-append``: the
+    whole batch is, but ``write_shot`` has not returned.
+    """
     seen = {"count": 0}
 
     def hit() -> bool:
@@ -50,13 +55,23 @@ def install_crash(point: str, occurrence: int) -> None:
     original_replace: Callable[[Path, Path], None] = _parquet_writer.replace_file
     original_manifest = _parquet_writer.write_manifest
     original_remove = _parquet_writer.remove_quietly
+    original_append = _shot_journal.JournalSegment.append
+
+    def append(self: _shot_journal.JournalSegment, batch: pa.RecordBatch, index: int) -> None:
+        if point == "shot-torn" and hit():
+            message = batch.serialize().to_pybytes()
+            with open(self.path, "ab") as file:
+                file.write(message[: len(message) // 2])
+            die()
+        original_append(self, batch, index)
+        if point == "shot-after-append" and hit():
+            die()
 
     def replace_file(source: Path, target: Path) -> None:
-        kind = "shot" if target.name.startswith("shot-") else "part"
-        if point == f"{kind}-before-rename" and hit():
+        if point == "part-before-rename" and hit():
             die()
         original_replace(source, target)
-        if point == f"{kind}-after-rename" and hit():
+        if point == "part-after-rename" and hit():
             die()
 
     def write_manifest(folder: Path, manifest: Any, *, fsync: bool) -> None:
@@ -72,6 +87,7 @@ def install_crash(point: str, occurrence: int) -> None:
             die()
         return done
 
+    _shot_journal.JournalSegment.append = append  # type: ignore[method-assign]
     _parquet_writer.replace_file = replace_file  # type: ignore[assignment]
     _parquet_writer.write_manifest = write_manifest  # type: ignore[assignment]
     _parquet_writer.remove_quietly = remove_quietly  # type: ignore[assignment]
