@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -213,18 +214,29 @@ class SimulatedCamera:
         width, height = self.sensor_size
         if self.replay:
             if self._replay is None:
-                self._replay = ReplayImages(
-                    pregenerate_images(
-                        self.model,
-                        self.replay,
-                        seed=rng,
-                        roi=self._roi,
-                        shape=(height, width),
-                        **cloud,
-                    )
+                frames = _replay_frames(
+                    self.model, self.replay, self.seed, self._roi, (height, width), **cloud
                 )
+                self._replay = ReplayImages(list(frames))
             return next(self._replay)
         return self.model.image(rng=rng, roi=self._roi, shape=(height, width), **cloud)
 
     def __repr__(self) -> str:
         return f"SimulatedCamera({self._name!r}, sensor_size={self.sensor_size})"
+
+
+@functools.lru_cache(maxsize=4)
+def _replay_frames(
+    model: AtomCloudModel,
+    count: int,
+    seed: int,
+    roi: tuple[int, int, int, int],
+    shape: tuple[int, int],
+    **cloud: float,
+) -> tuple[np.ndarray, ...]:
+    """The frames a replaying camera shows, generated once per process for the same model,
+    seed, region and cloud (each open camera would draw the same ones: the seed fixes them)."""
+    frames = pregenerate_images(model, count, seed=seed, roi=roi, shape=shape, **cloud)
+    for frame in frames:
+        frame.flags.writeable = False
+    return tuple(frames)
