@@ -187,6 +187,21 @@ def test_replay_cycles_pre_drawn_frames() -> None:
     assert not np.array_equal(frames[0], frames[1])
 
 
+def test_replay_frames_are_drawn_once_per_seed_and_shared_read_only() -> None:
+    def replayed(seed: int) -> list[np.ndarray]:
+        with SimulatedCamera("camera", sensor_size=(32, 32), replay=2, seed=seed) as camera:
+            return take(camera, ["a", "b"])
+
+    first, again, other = replayed(3), replayed(3), replayed(4)
+    assert all(np.shares_memory(a, b) for a, b in zip(first, again, strict=True))  # not redrawn
+    assert not np.array_equal(first[0], other[0])
+    with SimulatedCamera("camera", sensor_size=(32, 32), seed=3) as camera:
+        drawn = take(camera, ["a"])  # what the same seed draws without replay
+    np.testing.assert_array_equal(first[0], drawn[0])
+    with pytest.raises(ValueError, match="read-only"):
+        first[0][0, 0] = 1
+
+
 def test_camera_timeout_names_camera_and_picture() -> None:
     with SimulatedCamera("slowcam", sensor_size=(8, 8), speed=1.0) as camera:
         camera.update_parameters(exposures=[0.0, 5.0], picture_names=["a", "b"], timeout=0.02)
