@@ -25,7 +25,7 @@ from shotbook.types import (
 )
 
 from ._errors import ShotCompilationError, describe_location
-from ._instructions import Instruction, LinearRamp, concatenate, constant, empty, pattern
+from ._instructions import Instruction, _new_ramp, concatenate, constant, empty, pattern
 from ._runs import RunEncoder
 from ._timing import PS_PER_SECOND, seconds_to_ps, ticks_at
 
@@ -138,6 +138,29 @@ class SequenceData:
         self.lane_dimensions: dict[str, Dimension] = {}
         self.parameters_key: Any = None
         self.parameters_units: Any = None
+        self._lane_blocks: dict[str, tuple[Any, Any, list[tuple[Any, str, int, int]]]] = {}
+        self._trigger_sources: dict[str, tuple[Any, bool]] = {}
+
+    def lane_blocks(self, name: str, lane: TimeLane[Any]) -> list[tuple[Any, str, int, int]]:
+        """``(value, step name, first step, stop step)`` per block of ``lane`` (cached while
+        the lane called ``name`` is this lane object: lanes are immutable)."""
+        cached = self._lane_blocks.get(name)
+        if cached is None or cached[0] is not lane or cached[1] is not self.time_lanes:
+            names = self.time_lanes.step_names
+            blocks = [
+                (value, names[first], first, stop)
+                for (value, _), (first, stop) in zip(lane.blocks, lane.block_bounds(), strict=True)
+            ]
+            cached = self._lane_blocks[name] = (lane, self.time_lanes, blocks)
+        return cached[2]
+
+    def is_trigger_source(self, name: str, compiler: Any) -> bool:
+        """``isinstance(compiler, TriggerSource)``, cached per device while its compiler is
+        the same object (a protocol check is slow)."""
+        cached = self._trigger_sources.get(name)
+        if cached is None or cached[0] is not compiler:
+            cached = self._trigger_sources[name] = (compiler, isinstance(compiler, TriggerSource))
+        return cached[1]
 
     def use_dimensions(self, dimensions: dict[str, Dimension]) -> None:
         if dimensions != self._dimensions:
@@ -382,7 +405,7 @@ class ShotContext:
                 f"a channel needs the trigger of device {device_name!r}, which is not in the "
                 f"sequence (devices: {', '.join(self._state.sequence.compilers) or 'none'})"
             )
-        if not isinstance(compiler, TriggerSource):
+        if not self._state.sequence.is_trigger_source(device_name, compiler):
             raise self.error(f"device {device_name!r} has no trigger signal to compute")
         if device_name in self._state.trigger_stack:
             chain = " -> ".join([*self._state.trigger_stack, device_name])
@@ -403,22 +426,20 @@ class ShotContext:
 
     # --- lane compilation ---
     def _blocks(
-        self, lane: TimeLane[Any], time_step: int
+        self, name: str, lane: TimeLane[Any], time_step: int
     ) -> list[tuple[Any, str, int, int, int, int]]:
-        """``(value, step name, start ps, stop ps, first tick, stop tick)`` per block."""
+        """``(value, step name, start ps, stop ps, first tick, stop tick)`` per block (ticks:
+        :func:`ticks_at`, inlined)."""
         starts = self._state.starts
-        names = self.step_names
         out = []
-        for (value, _), (first, stop) in zip(lane.blocks, lane.block_bounds(), strict=True):
+        for value, step, first, stop in self._state.sequence.lane_blocks(name, lane):
             t0, t1 = starts[first], starts[stop]
-            out.append(
-                (value, names[first], t0, t1, ticks_at(t0, time_step), ticks_at(t1, time_step))
-            )
+            out.append((value, step, t0, t1, -(-t0 // time_step), -(-t1 // time_step)))
         return out
 
     def _compile_digital(self, name: str, lane: DigitalTimeLane, time_step: int) -> Instruction:
         pieces = []
-        for value, step, t0, _, first, stop in self._blocks(lane, time_step):
+        for value, step, t0, _, first, stop in self._blocks(name, lane, time_step):
             if isinstance(value, bool):
                 pieces.append(constant(value, stop - first, np.bool_))
                 continue
@@ -441,7 +462,7 @@ class ShotContext:
                     self._as_bool(result, value, name, step)
                 encoder.add_values(array)
             pieces.append(encoder.finish())
-        return concatenate(empty(np.bool_), *pieces)
+        return concatenate(*pieces) if pieces else empty(np.bool_)
 
     def _as_bool(self, result: Any, value: Expression, lane: str, step: str) -> bool:
         if isinstance(result, bool | np.bool_):
@@ -475,34 +496,37 @@ class ShotContext:
         return float(result)
 
     def _compile_analog(self, name: str, lane: AnalogTimeLane, time_step: int) -> Instruction:
-        blocks = self._blocks(lane, time_step)
+        blocks = self._blocks(name, lane, time_step)
+        known: dict[int, float] = {}  # values of the blocks without t, each evaluated once
         pieces: list[Instruction] = []
         for index, (value, step, t0, t1, first, stop) in enumerate(blocks):
             count = stop - first
             if isinstance(value, Ramp):
                 if count == 0:
                     continue
-                previous, _, p0, p1, _, _ = blocks[index - 1]
+                previous, previous_step, p0, p1, _, _ = blocks[index - 1]
                 following, next_step, _, _, _, _ = blocks[index + 1]
-                begin = self._edge_value(previous, name, blocks[index - 1][1], (p1 - p0))
+                begin = known.get(index - 1)
+                if begin is None:
+                    begin = self._edge_value(previous, name, previous_step, (p1 - p0))
                 end = self._edge_value(following, name, next_step, 0)
+                if not following.uses_time:
+                    known[index + 1] = end
                 span = t1 - t0
                 start_value = begin + (end - begin) * ((first * time_step - t0) / span)
                 stop_value = begin + (end - begin) * ((stop * time_step - t0) / span)
-                if start_value == stop_value:
-                    pieces.append(constant(start_value, count, np.float64))
-                else:
-                    pieces.append(LinearRamp(start_value, stop_value, count, dtype=np.float64))
+                pieces.append(_ramp_piece(start_value, stop_value, count))
             elif not value.uses_time:
-                pieces.append(
-                    constant(self._analog_value(value, name, step, None), count, np.float64)
-                )
+                result = known.get(index)
+                if result is None:
+                    result = known[index] = self._analog_value(value, name, step, None)
+                pieces.append(constant(result, count, np.float64))
             else:
                 for chunk in range(first, stop, 1 << 20):
                     ticks = np.arange(chunk, min(chunk + (1 << 20), stop), dtype=np.int64)
                     t = (ticks * time_step - t0) / PS_PER_SECOND
                     pieces.append(pattern(self._analog_value(value, name, step, t)))
-        return concatenate(empty(np.float64), *pieces)
+        return concatenate(*pieces) if pieces else empty(np.float64)
 
     def _edge_value(self, value: Expression, lane: str, step: str, at_ps: int) -> float:
         """A block's value ``at_ps`` after its start (for ramps joining it)."""
@@ -510,6 +534,16 @@ class ShotContext:
             return float(self._analog_value(value, lane, step, None))
         t = np.array([at_ps / PS_PER_SECOND])
         return float(self._analog_value(value, lane, step, t)[0])
+
+
+def _ramp_piece(start: float, stop: float, count: int) -> Instruction:
+    """``count`` (>= 1) float64 ticks from ``start`` towards ``stop``, a constant if equal."""
+    if start == stop:
+        return constant(start, count, np.float64)
+    start_array = np.array(start, dtype=np.float64)
+    stop_array = np.array(stop, dtype=np.float64)
+    start_array.flags.writeable = stop_array.flags.writeable = False
+    return _new_ramp(start_array, stop_array, count, 0, count)
 
 
 class _ShotState:

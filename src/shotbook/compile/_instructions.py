@@ -442,7 +442,7 @@ class Repeated(Instruction):
     repetitions: int
 
     def __init__(self, repetitions: int, instruction: Instruction) -> None:
-        if isinstance(repetitions, bool) or not isinstance(repetitions, int) or repetitions < 0:
+        if not _valid_repetitions(repetitions):
             raise InstructionError(f"repetitions is an integer >= 0, got {repetitions!r}")
         self.instruction = instruction
         self.repetitions = repetitions
@@ -619,6 +619,74 @@ class LinearRamp(Instruction):
         )
 
 
+# --- fast constructors (internal paths: arguments already valid) ------------------------------
+
+
+def _new_pattern(values: np.ndarray) -> Pattern:
+    """A :class:`Pattern` of ``values``, a read-only 1-D array (not checked)."""
+    node = object.__new__(Pattern)
+    node._bytes = None
+    node.values = values
+    node._length = len(values)
+    node._dtype = values.dtype
+    return node
+
+
+def _new_repeated(repetitions: int, instruction: Instruction) -> Repeated:
+    """A :class:`Repeated`; ``repetitions`` is an int >= 0 (not checked)."""
+    node = object.__new__(Repeated)
+    node.instruction = instruction
+    node.repetitions = repetitions
+    node._length = repetitions * instruction._length
+    node._dtype = instruction._dtype
+    return node
+
+
+def _new_concatenated(parts: Sequence[Instruction], dtype: np.dtype[Any]) -> Concatenated:
+    """A :class:`Concatenated` of parts of dtype ``dtype`` (not checked)."""
+    node = object.__new__(Concatenated)
+    node.parts = tuple(parts)
+    offsets = [0, *itertools.accumulate(part._length for part in node.parts)]
+    node._offsets = offsets
+    node._length = offsets[-1]
+    node._dtype = dtype
+    return node
+
+
+def _new_ramp(
+    start: np.ndarray, stop: np.ndarray, span: int, first: int, length: int
+) -> LinearRamp:
+    """A :class:`LinearRamp` from read-only 0-d arrays of one valid dtype (not checked)."""
+    node = object.__new__(LinearRamp)
+    node.start = start
+    node.stop = stop
+    node.span = span
+    node.first = first
+    node._length = length
+    node._dtype = start.dtype
+    return node
+
+
+def _single(value: Any, dtype: Any) -> Pattern:
+    """A one-tick pattern of ``value``; the two bool ones are shared (instructions are
+    immutable)."""
+    if dtype is np.bool_ and (value is True or value is False):
+        return _BOOL_LEAVES[value]
+    array = np.array([value], dtype=dtype)
+    array.flags.writeable = False
+    return _new_pattern(array) if array.ndim == 1 else Pattern(array)
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    values.flags.writeable = False
+    return values
+
+
+_BOOL_LEAVES = {
+    value: _new_pattern(_read_only(np.array([value], dtype=np.bool_))) for value in (False, True)
+}
+
+
 # --- building functions ------------------------------------------------------------------------
 
 
@@ -626,7 +694,7 @@ def empty(dtype: Any) -> Instruction:
     """An instruction of no tick."""
     array = np.empty(0, dtype=dtype)
     array.flags.writeable = False
-    return Pattern(array)
+    return _new_pattern(array)
 
 
 def pattern(values: Any, dtype: Any = None) -> Instruction:
@@ -651,22 +719,29 @@ def constant(value: Any, length: int, dtype: Any = None) -> Instruction:
     """
     if length == 0:
         return empty(dtype if dtype is not None else np.asarray(value).dtype)
-    array = np.array([value], dtype=dtype)
-    array.flags.writeable = False
-    return repeat(Pattern(array), length)
+    if type(length) is int and length > 0:
+        leaf = _single(value, dtype)
+        return leaf if length == 1 else _new_repeated(length, leaf)
+    return repeat(_single(value, dtype), length)
+
+
+def _valid_repetitions(repetitions: Any) -> bool:
+    if type(repetitions) is int:  # the common case, without the isinstance checks
+        return repetitions >= 0
+    return not isinstance(repetitions, bool) and isinstance(repetitions, int) and repetitions >= 0
 
 
 def repeat(instruction: Instruction, repetitions: int) -> Instruction:
     """``instruction`` played ``repetitions`` times; a repetition of a repetition flattens."""
-    if isinstance(repetitions, bool) or not isinstance(repetitions, int) or repetitions < 0:
+    if not _valid_repetitions(repetitions):
         raise InstructionError(f"repetitions is an integer >= 0, got {repetitions!r}")
-    if repetitions == 0 or instruction.length == 0:
-        return empty(instruction.dtype)
+    if repetitions == 0 or instruction._length == 0:
+        return empty(instruction._dtype)
     if repetitions == 1:
         return instruction
     if isinstance(instruction, Repeated):
-        return Repeated(repetitions * instruction.repetitions, instruction.instruction)
-    return Repeated(repetitions, instruction)
+        return _new_repeated(repetitions * instruction.repetitions, instruction.instruction)
+    return _new_repeated(repetitions, instruction)
 
 
 def linear_ramp(start: Any, stop: Any, length: int, dtype: Any = np.float64) -> Instruction:
@@ -693,23 +768,23 @@ def _unrepeat(instruction: Instruction) -> tuple[int, Instruction]:
 def _merge_pair(left: Instruction, right: Instruction) -> Instruction | None:
     n_left, inner_left = _unrepeat(left)
     n_right, inner_right = _unrepeat(right)
-    if inner_left.length == inner_right.length and inner_left._same(inner_right):
-        return Repeated(n_left + n_right, inner_left)
+    if inner_left._length == inner_right._length and inner_left._same(inner_right):
+        return _new_repeated(n_left + n_right, inner_left)
     if (
         isinstance(left, Pattern)
         and isinstance(right, Pattern)
-        and left.length + right.length <= _SMALL_PATTERN
+        and left._length + right._length <= _SMALL_PATTERN
     ):
         return Pattern(np.concatenate([left.values, right.values]))
     if (
         isinstance(left, LinearRamp)
         and isinstance(right, LinearRamp)
         and left.span == right.span
-        and right.first == left.first + left.length
+        and right.first == left.first + left._length
         and _scalar_equal(left.start, right.start)
         and _scalar_equal(left.stop, right.stop)
     ):
-        return LinearRamp(left.start, left.stop, left.span, left.first, left.length + right.length)
+        return _new_ramp(left.start, left.stop, left.span, left.first, left._length + right._length)
     return None
 
 
@@ -724,13 +799,13 @@ def concatenate(*instructions: Instruction) -> Instruction:
     dtype = instructions[0].dtype
     out: list[Instruction] = []
     for instruction in instructions:
-        if instruction.dtype != dtype:
+        if instruction._dtype is not dtype and instruction._dtype != dtype:
             raise InstructionError(
                 f"cannot concatenate instructions of dtypes {dtype} and {instruction.dtype}"
             )
         parts = instruction.parts if isinstance(instruction, Concatenated) else (instruction,)
         for part in parts:
-            if part.length == 0:
+            if part._length == 0:
                 continue
             while out:
                 merged = _merge_pair(out[-1], part)
@@ -743,7 +818,7 @@ def concatenate(*instructions: Instruction) -> Instruction:
         return empty(dtype)
     if len(out) == 1:
         return out[0]
-    return Concatenated(out)
+    return _new_concatenated(out, dtype)
 
 
 # --- combining aligned instructions ------------------------------------------------------------
@@ -769,6 +844,14 @@ class _Combiner:
     def dense_values(self, arrays: list[np.ndarray]) -> np.ndarray:
         """The combined values of aligned arrays."""
         raise NotImplementedError
+
+    def records(self, rows: list[tuple[Any, ...]], parts: Sequence[Instruction]) -> np.ndarray:
+        """The combined values (read-only) of ``rows``, each holding one value per input."""
+        arrays = [
+            np.array(column, dtype=part._dtype)
+            for column, part in zip(zip(*rows, strict=True), parts, strict=True)
+        ]
+        return _frozen(np.asarray(self.dense_values(arrays)))
 
     def dense(self, arrays: list[np.ndarray]) -> Instruction:
         """The combined values of aligned arrays, as an instruction."""
@@ -898,46 +981,60 @@ def _combine_flat(
 ) -> Instruction:
     """Combine flat instructions interval by interval, without slicing trees; the intervals
     where every input is constant are combined in one numpy call."""
-    ends = sorted({end for atoms in flat for end in itertools.accumulate(a[0] for a in atoms)})
+    cumulative = [list(itertools.accumulate(atom[0] for atom in atoms)) for atoms in flat]
+    ends = sorted(set().union(*cumulative))
     count = len(flat)
-    columns: list[list[Any]] = [[] for _ in range(count)]
+    rows: list[tuple[Any, ...]] = []
     constant_intervals: list[tuple[int, int, int]] = []  # (piece index, start, stop)
     pieces: list[Instruction | None] = []
     indices = [0] * count
-    atom_starts = [0] * count
-    atom_ends = [atoms[0][0] for atoms in flat]
     start = 0
     for end in ends:
         current = []
+        only_constants = True
         for k in range(count):
-            atoms = flat[k]
-            while end > atom_ends[k]:
-                indices[k] += 1
-                atom_starts[k] = atom_ends[k]
-                atom_ends[k] += atoms[indices[k]][0]
-            current.append(atoms[indices[k]])
-        if all(leaf is None for _, _, leaf in current):
-            for k, (_, value, _) in enumerate(current):
-                columns[k].append(value)
+            stops = cumulative[k]
+            index = indices[k]
+            while end > stops[index]:
+                index += 1
+            indices[k] = index
+            atom = flat[k][index]
+            if atom[2] is not None:
+                only_constants = False
+            current.append(atom)
+        if only_constants:
+            rows.append(tuple(atom[1] for atom in current))
             constant_intervals.append((len(pieces), start, end))
             pieces.append(None)
         else:
-            aligned = [
-                constant(value, end - start, parts[k]._dtype)
-                if leaf is None
-                else leaf[start - atom_starts[k] : end - atom_starts[k]]
-                for k, (_, value, leaf) in enumerate(current)
-            ]
-            pieces.append(combiner.leaves(aligned))
+            starts = [cumulative[k][indices[k]] - current[k][0] for k in range(count)]
+            pieces.append(_combine_leaves(current, starts, parts, start, end, combiner))
         start = end
     if constant_intervals:
-        arrays = [
-            np.array(column, dtype=part._dtype) for column, part in zip(columns, parts, strict=True)
-        ]
-        values = _frozen(np.asarray(combiner.dense_values(arrays)))
+        values = combiner.records(rows, parts)
         for i, (index, first, stop) in enumerate(constant_intervals):
-            pieces[index] = repeat(Pattern(values[i : i + 1]), stop - first)
+            leaf = _new_pattern(values[i : i + 1])
+            pieces[index] = leaf if stop - first == 1 else _new_repeated(stop - first, leaf)
     return concatenate(*(piece for piece in pieces if piece is not None))
+
+
+def _combine_leaves(
+    atoms: list[_Atom],
+    atom_starts: list[int],
+    parts: Sequence[Instruction],
+    start: int,
+    end: int,
+    combiner: _Combiner,
+) -> Instruction:
+    """The combination of ticks ``[start, end)``, where input ``k`` is the atom ``atoms[k]``
+    beginning at tick ``atom_starts[k]``."""
+    aligned = [
+        constant(value, end - start, parts[k]._dtype)
+        if leaf is None
+        else leaf[start - atom_starts[k] : end - atom_starts[k]]
+        for k, (_, value, leaf) in enumerate(atoms)
+    ]
+    return combiner.leaves(aligned)
 
 
 class _Stacker(_Combiner):
@@ -950,6 +1047,10 @@ class _Stacker(_Combiner):
         for name, value in zip(self.names, values, strict=True):
             record[name] = value
         return repeat(Pattern(record), length)
+
+    def records(self, rows: list[tuple[Any, ...]], parts: Sequence[Instruction]) -> np.ndarray:
+        # the values are numpy scalars of the fields' dtypes: one call, exact
+        return _read_only(np.array(rows, dtype=self.dtype))
 
     def dense_values(self, arrays: list[np.ndarray]) -> np.ndarray:
         out = np.empty(len(arrays[0]), dtype=self.dtype)
@@ -967,14 +1068,19 @@ class _Stacker(_Combiner):
                 or leaf.constant_value() is not None
                 for leaf in leaves
             ):
-                start = np.zeros((), dtype=self.dtype)
-                stop = np.zeros((), dtype=self.dtype)
-                for name, leaf in zip(self.names, leaves, strict=True):
+                starts: list[Any] = []
+                stops: list[Any] = []
+                for leaf in leaves:
                     if isinstance(leaf, LinearRamp):
-                        start[name], stop[name] = leaf.start[()], leaf.stop[()]
+                        starts.append(leaf.start[()])
+                        stops.append(leaf.stop[()])
                     else:
-                        start[name] = stop[name] = leaf.constant_value()
-                return LinearRamp(start, stop, first.span, first.first, first.length)
+                        starts.append(leaf.constant_value())
+                        stops.append(starts[-1])
+                # non-float fields are constants (only floats ramp): a valid ramp, unchecked
+                start = _read_only(np.array(tuple(starts), dtype=self.dtype))
+                stop = _read_only(np.array(tuple(stops), dtype=self.dtype))
+                return _new_ramp(start, stop, first.span, first.first, first.length)
         return super().leaves(leaves)
 
 

@@ -37,6 +37,9 @@ from ._instructions import (
     Repeated,
     _constant_runs,
     _map_leaves,
+    _new_pattern,
+    _new_ramp,
+    _read_only,
     concatenate,
     constant,
     map_values,
@@ -79,9 +82,7 @@ def value_range(instruction: Instruction) -> tuple[float, float]:
     if kind is LinearRamp:
         a = float(instruction.value_at(0))
         b = float(instruction.value_at(instruction.length - 1))
-        if math.isnan(a) or math.isnan(b):
-            return (math.nan, math.nan)
-        return (a, b) if a <= b else (b, a)
+        return _ramp_range(a, b)
     if kind is Concatenated:
         low, high = math.inf, -math.inf
         for part in instruction.parts:  # type: ignore[attr-defined]
@@ -96,9 +97,19 @@ def value_range(instruction: Instruction) -> tuple[float, float]:
 
 
 def _single(value: float) -> Instruction:
-    array = np.array([value], dtype=np.float64)
-    array.flags.writeable = False
-    return Pattern(array)
+    return _new_pattern(_read_only(np.array([value], dtype=np.float64)))
+
+
+def _ramp(node: LinearRamp, scale: float, offset: float) -> Instruction:
+    """``node`` mapped by ``value * scale + offset`` (still a ramp)."""
+    start, stop = node.start * scale + offset, node.stop * scale + offset
+    if node._dtype.kind != "f":  # not a plain float ramp: let the constructor check it
+        return LinearRamp(start, stop, node.span, node.first, node._length)
+    start_array = _read_only(np.array(start))
+    return _new_ramp(
+        start_array, _read_only(np.array(stop, dtype=start_array.dtype)), node.span, node.first,
+        node._length,
+    )  # fmt: skip
 
 
 def affine(instruction: Instruction, scale: float, offset: float) -> Instruction:
@@ -110,10 +121,7 @@ def affine(instruction: Instruction, scale: float, offset: float) -> Instruction
         if type(node) is Pattern and node.length == 1:
             return _single(float(node.values[0]) * scale + offset)
         if isinstance(node, LinearRamp):
-            return LinearRamp(
-                node.start * scale + offset, node.stop * scale + offset, node.span, node.first,
-                node.length,
-            )  # fmt: skip
+            return _ramp(node, scale, offset)
         return pattern(node.to_array() * scale + offset)
 
     return _map_leaves(instruction, leaf)
@@ -146,28 +154,35 @@ def from_si(unit: Unit, instruction: Instruction) -> Instruction:
 
 def piecewise(instruction: Instruction, xs: np.ndarray, ys: np.ndarray) -> Instruction:
     """The piecewise-linear map through ``(xs, ys)``; a ramp inside one segment stays a ramp."""
+    x_list, y_list = xs.tolist(), ys.tolist()  # float arithmetic: the same as numpy's float64
+
+    def slope_of(segment: int) -> float:
+        return (y_list[segment + 1] - y_list[segment]) / (x_list[segment + 1] - x_list[segment])
 
     def on_segment(node: Instruction, segment: int) -> Instruction:
-        slope = (ys[segment + 1] - ys[segment]) / (xs[segment + 1] - xs[segment])
-        return affine(node, float(slope), float(ys[segment] - slope * xs[segment]))
-
-    x_list = xs.tolist()
+        slope = slope_of(segment)
+        return affine(node, slope, y_list[segment] - slope * x_list[segment])
 
     def segment_of(value: float) -> int:
         segment = bisect.bisect_right(x_list, value) - 1
         return min(max(segment, 0), len(x_list) - 2)
 
     def leaf(node: Instruction) -> Instruction:
-        if type(node) is Pattern and node.length == 1:
+        if type(node) is Pattern and node._length == 1:
             value = float(node.values[0])
             segment = segment_of(value)
-            slope = (ys[segment + 1] - ys[segment]) / (xs[segment + 1] - xs[segment])
-            return _single(float(ys[segment] + slope * (value - xs[segment])))
+            return _single(y_list[segment] + slope_of(segment) * (value - x_list[segment]))
         if not isinstance(node, LinearRamp) or node.length < 2:
             return pattern(np.interp(node.to_array(), xs, ys))
+        return ramp(node)
+
+    def ramp(node: LinearRamp) -> Instruction:
         start, stop = float(node.start), float(node.stop)
-        low, high = value_range(node)
-        inside = [x for x in xs[1:-1].tolist() if low < x < high]
+        first_value, last_value = float(node.value_at(0)), float(node.value_at(-1))
+        low, high = _ramp_range(first_value, last_value)
+        inside = [x for x in x_list[1:-1] if low < x < high]
+        if not inside:  # one segment: the whole ramp, as the general case below gives it
+            return on_segment(node, segment_of((first_value + last_value) / 2))
         # ticks where the line crosses a calibration point: each piece is on one segment
         cuts = sorted(
             {
@@ -185,6 +200,13 @@ def piecewise(instruction: Instruction, xs: np.ndarray, ys: np.ndarray) -> Instr
         return concatenate(*pieces)
 
     return _map_leaves(instruction, leaf)
+
+
+def _ramp_range(a: float, b: float) -> tuple[float, float]:
+    """:func:`value_range` of a ramp from its first and last values."""
+    if math.isnan(a) or math.isnan(b):
+        return (math.nan, math.nan)
+    return (a, b) if a <= b else (b, a)
 
 
 def shift(instruction: Instruction, ticks: int) -> Instruction:
