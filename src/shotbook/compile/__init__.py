@@ -42,7 +42,7 @@ from ._configurations import (
     Xor,
     register_compile_types,
 )
-from ._context import DeviceCompiler, Picture, ShotContext, TriggerSource
+from ._context import DeviceCompiler, Picture, ShotContext, TriggerSource, same_dimension
 from ._devices import CameraCompiler, CompilerFactory, SequencerCompiler, default_compilers
 from ._errors import SequenceCheckError, ShotCompilationError
 from ._instructions import (
@@ -127,6 +127,7 @@ __all__ = [
     "ps_to_seconds",
     "register_compile_types",
     "repeat",
+    "same_dimension",
     "seconds_to_ps",
     "stack_channels",
     "ticks_at",

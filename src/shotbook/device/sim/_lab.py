@@ -24,6 +24,7 @@ from shotbook.compile import (
     ShotContext,
     SoftwareTrigger,
     register_compile_types,
+    same_dimension,
 )
 from shotbook.registry import TypeRegistry
 from shotbook.types import Dimension, Expression, ExpressionError
@@ -170,7 +171,7 @@ class SimulatedCameraCompiler(CameraCompiler):
         cloud: dict[str, float] = {}
         for name, expression in self._expressions.items():
             dimension = context.dimension_of(expression)
-            if dimension != _DIMENSIONS[name]:
+            if not same_dimension(dimension, _DIMENSIONS[name]):
                 raise context.error(
                     f"the simulated camera's {name} '{expression}' is {dimension}, expected "
                     f"{_DIMENSIONS[name]}",
