@@ -295,10 +295,11 @@ def test_compaction_every_n_shots_and_at_close(store: ParquetShotStore) -> None:
     with store.writer() as writer:
         for index in range(4):
             writer.write_shot(index, *shot(index), T0, T0)
-        wait_for(lambda: files(store.folder, "part-") == ["part-0001.parquet"])
+        # the part is renamed into place, then listed by the manifest, then the journal goes
+        wait_for(lambda: files(store.folder, "journal-") == [])
+        assert files(store.folder, "part-") == ["part-0001.parquet"]
         manifest = json.loads((store.folder / "manifest.json").read_text())
         assert manifest["parts"] == [{"file": "part-0001.parquet", "shots": [[0, 4]]}]
-        wait_for(lambda: files(store.folder, "shot-") == [])
         for index in range(4, 10):
             writer.write_shot(index, *shot(index), T0, T0)
             if index == 5:
@@ -308,7 +309,7 @@ def test_compaction_every_n_shots_and_at_close(store: ParquetShotStore) -> None:
         manifest = json.loads((store.folder / "manifest.json").read_text())
         covered = [i for part in manifest["parts"] for a, b in part["shots"] for i in range(a, b)]
         assert sorted(covered) == list(range(10))
-        assert files(store.folder, "shot-") == []
+        assert files(store.folder, "journal-") == []
     manifest = json.loads((store.folder / "manifest.json").read_text())
     assert [part["file"] for part in manifest["parts"]] == files(store.folder, "part-")
     assert files(store.folder, ".tmp-") == []

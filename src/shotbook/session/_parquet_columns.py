@@ -30,6 +30,7 @@ __all__ = [
     "ShotRecord",
     "ShotSchemaError",
     "arrow_field",
+    "as_int64",
     "check_column_name",
     "decode_array_columns",
     "decode_arrow_array_column",
@@ -234,7 +235,7 @@ def encode_parameter(
         array = pa.array([bool(value)], pa.bool_())
     elif isinstance(value, int | np.integer) and not (known is not None and known.dtype == "<f8"):
         info = ColumnInfo(name, "parameter", "<i8")
-        array = pa.array([_as_int64(name, value, shot_index)], pa.int64())
+        array = pa.array([as_int64(name, value, shot_index)], pa.int64())
     elif isinstance(value, float | int | np.floating | np.integer):
         symbol = None if unit is None else unit.symbol
         magnitude = float(value) if unit is None else float(unit.from_si(float(value)))
@@ -277,7 +278,7 @@ def encode_data(
         array = pa.array([bool(value)], pa.bool_())
     elif isinstance(value, int | np.integer) and not (known is not None and known.dtype == "<f8"):
         info = ColumnInfo(name, "scalar", "<i8")
-        array = pa.array([_as_int64(name, value, shot_index)], pa.int64())
+        array = pa.array([as_int64(name, value, shot_index)], pa.int64())
     elif isinstance(value, float | int | np.floating | np.integer):
         info = ColumnInfo(name, "scalar", "<f8")
         array = pa.array([float(value)], pa.float64())
@@ -324,7 +325,8 @@ def encode_shot_columns(
     return encoded
 
 
-def _as_int64(name: str, value: int | np.integer, shot_index: int) -> int:
+def as_int64(name: str, value: int | np.integer, shot_index: int) -> int:
+    """``value`` as an int, or a clear error if it does not fit in 64 bits."""
     number = int(value)
     if not _INT64_MIN <= number <= _INT64_MAX:
         raise ValueError(f"shot {shot_index}: {name!r} = {number} does not fit in 64 bits")

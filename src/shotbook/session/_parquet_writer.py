@@ -15,6 +15,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ._column_encoder import ShotColumnEncoder, one_value
 from ._parquet_columns import (
     FIXED_COLUMNS,
     SHOT_INDEX,
@@ -22,7 +23,6 @@ from ._parquet_columns import (
     ColumnInfo,
     DisplayUnit,
     arrow_field,
-    encode_shot_columns,
     fixed_fields,
     info_from_field,
     to_microseconds,
@@ -152,6 +152,7 @@ class ParquetShotWriter:
         self._columns: dict[str, ColumnInfo] = {c.name: c for c in self._manifest.columns}
         self._fields: dict[ColumnInfo, pa.Field] = {}
         self._fixed_fields = fixed_fields()
+        self._encoder = ShotColumnEncoder()
         # the schema of each set of columns a shot had (usually one for a whole sequence)
         self._schemas: dict[tuple[ColumnInfo, ...], pa.Schema] = {}
         # pending shot -> the file holding it: a journal, or a per-shot Parquet file left by
@@ -241,12 +242,12 @@ class ParquetShotWriter:
         if units is None:
             units = getattr(parameters, "units", None) or {}
         arrays: dict[str, pa.Array] = {
-            SHOT_INDEX: pa.array([index], pa.int64()),
-            "start_time": pa.array([to_microseconds(start, "start", index)], TIMESTAMP_TYPE),
-            "end_time": pa.array([to_microseconds(end, "end", index)], TIMESTAMP_TYPE),
+            SHOT_INDEX: one_value(index, pa.int64()),
+            "start_time": one_value(to_microseconds(start, "start", index), TIMESTAMP_TYPE),
+            "end_time": one_value(to_microseconds(end, "end", index), TIMESTAMP_TYPE),
         }
         new: list[ColumnInfo] = []
-        for info, array in encode_shot_columns(parameters, data, units, self._columns, index):
+        for info, array in self._encoder.encode(parameters, data, units, self._columns, index):
             arrays[info.name] = array
             if info.name not in self._columns:
                 new.append(info)
