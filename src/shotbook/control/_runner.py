@@ -648,7 +648,7 @@ class _StorageThread:
             self._writer.close()
         except Exception:
             _log.exception(
-                "%s: the final compaction failed; the shots stay stored as per-shot files",
+                "%s: the final compaction failed; the shots stay stored uncompacted",
                 self._runner.path,
             )
 

@@ -3,7 +3,8 @@
 ``manifest.json`` lists the compacted files (``part-0003.parquet``) with the shot indices each
 covers, the column schema of the sequence, and files waiting to be deleted. It is replaced
 atomically (temporary file, optional fsync, ``os.replace``): a reader sees the old or the new
-manifest, never a mix. Per-shot files (``shot-000042.parquet``) whose index a part covers are
+manifest, never a mix. Journaled shots (``journal-0007-3fa2c1d0.arrows``, see ``_shot_journal``)
+and per-shot files of earlier versions (``shot-000042.parquet``) whose index a part covers are
 ignored by readers and deleted by the writer or by a sweep.
 """
 

@@ -222,7 +222,8 @@ class ParquetShotWriter:
         *,
         units: Mapping[str, DisplayUnit | None] | None = None,
     ) -> None:
-        """Store one shot; returns when its file is in place (durable vs process death).
+        """Store one shot; returns when it is appended to the journal (durable vs process
+        death; vs power loss too with ``fsync=True``).
 
         ``parameters`` are SI magnitudes (floats), ints or bools; floats are stored in their
         display unit, ``units[name].from_si(value)``. A ``ShotParameters`` brings its own
@@ -231,7 +232,8 @@ class ParquetShotWriter:
 
         Raises :class:`ShotExistsError` for an index already stored and
         :class:`ShotSchemaError` when a column changes kind, dtype, shape or unit; then
-        nothing is stored.
+        nothing is stored. After an error of the append itself (a full disk), the shot is
+        not stored either and may be written again; the next shot starts a new journal.
         """
         if self._closed:
             raise RuntimeError(f"the shot writer of {self._folder} is closed")
@@ -332,7 +334,7 @@ class ParquetShotWriter:
     # --------------------------------------------------------------------------- compaction
 
     def compact(self) -> None:
-        """Compact every pending per-shot file now (blocks until done)."""
+        """Compact every pending shot now (blocks until done)."""
         with self._compaction_lock:
             self._compact_pending()
             self._collect_garbage()
