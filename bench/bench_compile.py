@@ -15,6 +15,7 @@ Run: python bench/bench_compile.py   (from the repository root, with PYTHONPATH=
 
 from __future__ import annotations
 
+import datetime
 import os
 import statistics
 import sys
@@ -208,7 +209,8 @@ def main() -> None:
         out.parent.mkdir(exist_ok=True)
         out.write_text(
             "# Shot compilation (shotbook.compile)\n\n"
-            "Date: 2026-11-25. Command: `PYTHONPATH=src .venv/bin/python bench/bench_compile.py "
+            f"Date: {datetime.date.today()}. Command: "
+            "`PYTHONPATH=src .venv/bin/python bench/bench_compile.py "
             "--write` (from /work/main; 2 cores, single process, other jobs running).\n\n"
             "Workload: DESIGN.md reference (5 steps, 145 ms at wait_time = 10 ms; digital "
             "sequencer 8 ch at 50 ns; analog sequencer 4 ch at 2.5 us, started by a digital "

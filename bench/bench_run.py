@@ -311,7 +311,8 @@ def write_report(args: argparse.Namespace, results: dict[str, dict[str, list[flo
     lines = [
         "# Running a sequence (shotbook.control) — benchmark",
         "",
-        f"Date: 2026-11-25. Machine: the 2-core build VM. Command: "
+        f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. Machine: the 2-core build VM. "
+        "Command: "
         f"`cd /work/main && .venv/bin/python bench/bench_run.py --runs {args.runs} "
         f"--shots {args.shots}`",
         "",

@@ -376,11 +376,14 @@ class ParquetShotWriter:
     ) -> pa.Table:
         """The pending shots as one table with ``fields``, sorted by shot index: the batches
         this writer kept, the rest read back from their files."""
-        tables = [conform(pa.Table.from_batches([written[i]]), fields) for i in sorted(written)]
+        kept: dict[str, list[pa.RecordBatch]] = {}  # by journal: one schema each
         unread: dict[str, list[int]] = {}
-        for index, name in batch.items():
-            if index not in written:
+        for index, name in sorted(batch.items()):
+            if index in written:
+                kept.setdefault(name, []).append(written[index])
+            else:
                 unread.setdefault(name, []).append(index)
+        tables = [conform(pa.Table.from_batches(batches), fields) for batches in kept.values()]
         for name, shots in sorted(unread.items()):
             path = self._folder / name
             if parse_journal_file(name) is not None:
