@@ -10,12 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from shotbook.session._column_encoder import ShotColumnEncoder, one_value
-from shotbook.session._parquet_columns import (
-    ColumnInfo,
-    ShotSchemaError,
-    encode_shot_columns,
-)
+from shotbook.session._column_encoder import ShotColumnEncoder, encode_shot_columns, one_value
+from shotbook.session._parquet_columns import ColumnInfo, ShotSchemaError
 from shotbook.types import parse_unit
 
 MHZ = parse_unit("MHz")

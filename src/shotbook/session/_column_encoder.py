@@ -1,7 +1,7 @@
 """Encoding a writer's shots column by column, with a memory of the previous shot.
 
-:func:`~._parquet_columns.encode_shot_columns` checks every value of a shot from scratch
-(~20 µs a column here). Within a sequence a column nearly always gets a value of the same
+:func:`encode_shot_columns` checks every value of a shot from scratch (~20 µs a column
+here). Within a sequence a column nearly always gets a value of the same
 Python type (and, for arrays, of the same dtype and shape) as in the shot before, described
 by the same :class:`ColumnInfo` and, for parameters, displayed in the same unit: the checks
 then have the same outcome, so :class:`ShotColumnEncoder` remembers that outcome and encodes
@@ -26,7 +26,7 @@ from ._parquet_columns import (
     encode_parameter,
 )
 
-__all__ = ["ShotColumnEncoder", "one_value"]
+__all__ = ["ShotColumnEncoder", "encode_shot_columns", "one_value"]
 
 _BOOL: Final = pa.bool_()
 _INT64: Final = pa.int64()
@@ -56,7 +56,7 @@ _Encode = Callable[[Any, int], pa.Array | None]
 class ShotColumnEncoder:
     """``encode(parameters, data, units, known, shot_index)``: every column of one shot,
     checked against ``known`` (the writer's column descriptions) and encoded, as
-    :func:`~._parquet_columns.encode_shot_columns` does, faster for repeated columns.
+    :func:`encode_shot_columns` does, faster for repeated columns.
 
     One encoder per writer (not thread-safe: a writer writes from one thread at a time).
     """
@@ -109,6 +109,18 @@ class ShotColumnEncoder:
             remembered = info if described is None else described  # what `known` will hold
             self._last[(parameter, name)] = (type(value), unit, remembered, _direct(info, unit))
         return info, array
+
+
+def encode_shot_columns(
+    parameters: Mapping[str, Any],
+    data: Mapping[str, Any],
+    units: Mapping[str, Any],
+    known: Mapping[str, ColumnInfo],
+    shot_index: int,
+) -> list[tuple[ColumnInfo, pa.Array]]:
+    """Every column of one shot, checked against ``known`` from scratch and encoded: the
+    parameters (in their display ``units``), then the data (``None`` values are left out)."""
+    return ShotColumnEncoder().encode(parameters, data, units, known, shot_index)
 
 
 def _direct(info: ColumnInfo, unit: Any) -> _Encode:

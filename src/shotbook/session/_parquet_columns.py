@@ -34,7 +34,6 @@ __all__ = [
     "check_column_name",
     "decode_array_columns",
     "decode_arrow_array_column",
-    "encode_shot_columns",
     "polars_dtype",
     "shot_record",
 ]
@@ -302,27 +301,6 @@ def check_column_name(name: object, seen: set[str], shot_index: int) -> None:
             "cannot share a name"
         )
     seen.add(name)
-
-
-def encode_shot_columns(
-    parameters: Mapping[str, Any],
-    data: Mapping[str, Any],
-    units: Mapping[str, Any],
-    known: Mapping[str, ColumnInfo],
-    shot_index: int,
-) -> list[tuple[ColumnInfo, pa.Array]]:
-    """Every column of one shot, checked against ``known`` and encoded: the parameters (in
-    their display ``units``), then the data (``None`` values are left out)."""
-    seen: set[str] = set(FIXED_COLUMNS)
-    encoded: list[tuple[ColumnInfo, pa.Array]] = []
-    for name, value in parameters.items():
-        check_column_name(name, seen, shot_index)
-        encoded.append(encode_parameter(name, value, units.get(name), known.get(name), shot_index))
-    for name, value in data.items():
-        check_column_name(name, seen, shot_index)
-        if value is not None:
-            encoded.append(encode_data(name, value, known.get(name), shot_index))
-    return encoded
 
 
 def as_int64(name: str, value: int | np.integer, shot_index: int) -> int:

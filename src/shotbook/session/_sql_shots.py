@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from shotbook.types._paths import PureSequencePath
 
+from ._column_encoder import ShotColumnEncoder
 from ._parquet_columns import (
     END_TIME,
     SHOT_INDEX,
@@ -39,7 +40,6 @@ from ._parquet_columns import (
     array_columns,
     arrow_field,
     decode_arrow_array_column,
-    encode_shot_columns,
     fixed_fields,
     lazy_shots,
     resolve_columns,
@@ -103,6 +103,7 @@ class SQLShotWriter:
             self._connection.close()
             raise
         self._columns: dict[str, ColumnInfo] = columns
+        self._encoder = ShotColumnEncoder()
         self._indices: set[int] = indices
         blob = catalog.blob_placeholder
         self._insert_array = f"INSERT INTO shot_arrays VALUES (?, ?, ?, {blob})"
@@ -144,7 +145,7 @@ class SQLShotWriter:
         values: list[tuple[Any, ...]] = []
         arrays: list[tuple[Any, ...]] = []
         new: dict[str, ColumnInfo] = {}
-        for info, encoded in encode_shot_columns(parameters, data, units, self._columns, index):
+        for info, encoded in self._encoder.encode(parameters, data, units, self._columns, index):
             if info.kind == "array":
                 contiguous = np.ascontiguousarray(data[info.name])
                 arrays.append(
