@@ -168,14 +168,14 @@ class ParquetShotWriter:
         self._journal_lock = threading.Lock()
         self._journal: JournalSegment | None = None
         self._journal_number = 0
-        self._adopt_per_shot_files()
+        self._adopt_uncompacted_shots()
         self._closed = False
         self._wake = threading.Event()
         self._stopping = False
         self._background_error: BaseException | None = None
         self._thread: threading.Thread | None = None
 
-    def _adopt_per_shot_files(self) -> None:
+    def _adopt_uncompacted_shots(self) -> None:
         """Take over the shots an earlier writer left uncompacted (they get compacted too):
         its journals (complete batches only) and per-shot files of earlier versions."""
         grown = False
