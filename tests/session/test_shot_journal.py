@@ -139,3 +139,26 @@ def test_per_shot_files_of_earlier_versions_are_read_and_compacted(tmp_path: Pat
     frame = store.read_polars()
     assert frame.get_column("shot_index").to_list() == [1, 2, 3]
     np.testing.assert_array_equal(frame.get_column("cam.pic")[1].to_numpy(), shot(2)[1]["cam.pic"])
+
+
+def test_a_filter_picks_shots_from_parts_and_the_journal_alike(tmp_path: Path) -> None:
+    store = ParquetShotStore(tmp_path / "seq", compact_every=1000)
+    with store.writer() as writer:
+        for index in range(7):
+            writer.write_shot(index, *shot(index), T0, T0)
+        writer.compact()  # shots 0-6 in a part, 7-9 in the journal
+        for index in range(7, 10):
+            writer.write_shot(index, *shot(index), T0, T0)
+        lazy = store.scan_polars()
+        for wanted in ([3, 8], [1, 2, 4, 9], [8], [5]):
+            picked = (
+                lazy.filter(pl.col("repeat").is_in(wanted))
+                .select("shot_index", "fit.x", "cam.pic")
+                .collect()
+            )
+            assert picked.get_column("shot_index").to_list() == wanted
+            assert picked.get_column("fit.x").to_list() == [float(i) for i in wanted]
+            for row, index in enumerate(wanted):
+                np.testing.assert_array_equal(
+                    picked.get_column("cam.pic")[row].to_numpy(), shot(index)[1]["cam.pic"]
+                )
