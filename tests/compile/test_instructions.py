@@ -176,6 +176,28 @@ def test_stacked_ramps_stay_ramps() -> None:
     assert stacked.field("b") == b
 
 
+def test_stacking_merges_neighbours_as_concatenate_does() -> None:
+    # equal neighbours (a breakpoint of a direct Concatenated where nothing changes) merge,
+    # one-tick neighbours join into one pattern, a constant beside a ramp stays apart
+    a = Concatenated([constant(True, 2), constant(True, 3), constant(False, 1), constant(True, 1)])
+    b = Concatenated([constant(False, 5), Pattern(np.array([True, False]))])
+    stacked = stack_channels({"a": a, "b": b})
+    record = np.dtype([("a", np.bool_), ("b", np.bool_)])
+    expected = concatenate(
+        constant(np.array((True, False), dtype=record)[()], 5, record),
+        Pattern(np.array([(False, True), (True, False)], dtype=record)),
+    )
+    assert repr(stacked) == repr(expected)
+    assert stacked == expected
+    ramp = concatenate(constant(1.0, 2), linear_ramp(1.0, 3.0, 2), constant(3.0, 2))
+    stacked = stack_channels({"ramp": ramp, "flag": constant(True, 6)})
+    assert [type(part).__name__ for part in stacked.children()] == [
+        "Repeated", "LinearRamp", "Repeated",
+    ]  # fmt: skip
+    assert stacked.field("ramp") == ramp
+    assert stacked.field("flag") == constant(True, 6)
+
+
 def test_stacking_refuses_different_lengths() -> None:
     with pytest.raises(InstructionError, match="different lengths"):
         stack_channels({"a": constant(True, 3), "b": constant(True, 4)})
