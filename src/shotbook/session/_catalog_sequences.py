@@ -91,14 +91,7 @@ class CatalogSequenceCollection:
                 raise PathExistsError(
                     path, f"a {kind} is already at this path; choose another name"
                 )
-            moment = utc_now()
-            now = tx.time(moment)
-            parent = path.parent
-            assert parent is not None
-            create_folders(tx, parent, moment, path)
-            tx.execute("INSERT INTO paths VALUES (?, ?, ?)", [str(path), str(parent), now])
-            uuid = str(uuid_module.uuid4())
-            tx.touch([uuid])
+            uuid, now = _new_sequence_path(tx, path)
             tx.execute(
                 "INSERT INTO sequences (uuid, path, state, iteration, time_lanes, notes, created) "
                 "VALUES (?, ?, ?, ?, ?, '', ?)",
@@ -198,15 +191,7 @@ class CatalogSequenceCollection:
                     destination,
                     f"cannot duplicate {source} here: a {kind} is already at this path",
                 )
-            now = utc_now()
-            parent = destination.parent
-            assert parent is not None
-            create_folders(tx, parent, now, destination)
-            tx.execute(
-                "INSERT INTO paths VALUES (?, ?, ?)", [str(destination), str(parent), tx.time(now)]
-            )
-            uuid = str(uuid_module.uuid4())
-            tx.touch([uuid])
+            uuid, now = _new_sequence_path(tx, destination)
             tx.execute(
                 "INSERT INTO sequences (uuid, path, state, iteration, time_lanes, notes, created) "
                 "SELECT ?, ?, ?, iteration, time_lanes, notes, ? FROM sequences WHERE path = ?",
@@ -214,7 +199,7 @@ class CatalogSequenceCollection:
                     uuid,
                     str(destination),
                     State.DRAFT.value,
-                    tx.time(now),
+                    now,
                     str(source),
                 ],
             )
@@ -592,6 +577,20 @@ class CatalogSequenceCollection:
             )
 
         self._session._write(action)
+
+
+def _new_sequence_path(tx: CatalogTransaction, path: PureSequencePath) -> tuple[str, Any]:
+    """The path row of a new sequence (and its missing parent folders), and the sequence's
+    new uuid (its location changes: noted for the shot locator) and creation time."""
+    moment = utc_now()
+    parent = path.parent
+    assert parent is not None
+    create_folders(tx, parent, moment, path)
+    now = tx.time(moment)
+    tx.execute("INSERT INTO paths VALUES (?, ?, ?)", [str(path), str(parent), now])
+    uuid = str(uuid_module.uuid4())
+    tx.touch([uuid])
+    return uuid, now
 
 
 __all__ = ["RECORD_COLUMNS", "CatalogSequenceCollection"]
