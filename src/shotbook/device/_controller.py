@@ -68,6 +68,15 @@ INLINE_ATTRIBUTE = "shot_calls_inline"
 I/O (e.g. a simulation), so that :class:`ShotRunner` calls them on its own thread."""
 
 
+def _too_late(names: list[str], step: str, timeout: float) -> DeviceTimeoutError:
+    """The error of devices that did not finish a step within the shot's timeout."""
+    return DeviceTimeoutError(
+        f"device(s) {names} did not finish {step} within the shot's {timeout:g} s",
+        device=names[0],
+        step=step,
+    )
+
+
 def _is_inline(device: Any) -> bool:
     return getattr(type(device), INLINE_ATTRIBUTE, False) is True
 
@@ -524,14 +533,9 @@ class ShotRunner:
                     other.cancel()
                 raise future.exception()  # type: ignore[misc]
         if pending:
-            late = sorted(futures[f] for f in pending)
             for other in pending:
                 other.cancel()
-            raise DeviceTimeoutError(
-                f"device(s) {late} did not finish {step} within the shot's {timeout:g} s",
-                device=late[0],
-                step=step,
-            )
+            raise _too_late(sorted(futures[f] for f in pending), step, timeout)
         results.update((futures[f], f.result()) for f in done)
         return results
 
@@ -548,9 +552,5 @@ class ShotRunner:
             self._check_deadline(name, step, deadline, timeout)
             results[name] = self._call(name, step, job)
             if time.monotonic() > deadline:
-                raise DeviceTimeoutError(
-                    f"device(s) {[name]} did not finish {step} within the shot's {timeout:g} s",
-                    device=name,
-                    step=step,
-                )
+                raise _too_late([name], step, timeout)
         return results
