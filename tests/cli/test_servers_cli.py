@@ -84,8 +84,9 @@ def test_upgrade_creates_a_store(lab: Path, capsys: pytest.CaptureFixture[str]) 
         ),
     ],
 )
+@pytest.mark.parametrize("signals", [1, 3])
 def test_server_commands_start_and_stop_on_interrupt(
-    lab: Path, command: list[str], needle: str
+    lab: Path, command: list[str], needle: str, signals: int
 ) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
@@ -98,7 +99,8 @@ def test_server_commands_start_and_stop_on_interrupt(
     )
     try:
         _wait_for_line(process, needle)
-        process.send_signal(subprocess.signal.SIGINT)  # type: ignore[attr-defined]
+        for _ in range(signals):  # right after the announcement, and a burst of them
+            process.send_signal(subprocess.signal.SIGINT)  # type: ignore[attr-defined]
         code = process.wait(timeout=20)
         assert process.stdout is not None
         assert code == 0, process.stdout.read()

@@ -11,14 +11,12 @@ import logging
 import logging.handlers
 import os
 import re
-import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from shotbook.rpc import EventPublisher, RPCServer
+from shotbook.rpc import EventPublisher, RPCServer, StopSignals
 
 from ._errors import ManagerBusyError, ManagerClosedError, SequenceFailedError
 from ._events import ManagerEvent
@@ -232,36 +230,23 @@ def serve_experiment(
     On the way out the manager is closed (a running sequence is interrupted at its next
     shot boundary and ends INTERRUPTED, its devices are closed; new runs are refused), then
     the server stops answering. ``ready(server)`` is called once the server listens (e.g.
-    to print its port). Signal handlers are installed only when called from the main thread.
+    to print its port). Signal handlers are installed only when called from the main thread;
+    a signal repeated more than 2 s after the first raises ``KeyboardInterrupt`` (forced).
 
     Example (what ``shotbook experiment-server my_lab:experiment`` does)::
 
         serve_experiment(manager, InsecureRPCConfiguration("0.0.0.0", 5570), "lab-pc-1")
     """
-    stop_event = stop if stop is not None else threading.Event()
-    previous: dict[signal.Signals, Any] = {}
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        _log.info("signal %d received: stopping", signum)
-        stop_event.set()
-
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, on_signal)
     server = ExperimentServer(manager, config, name=name, events_port=events_port, log_dir=log_dir)
-    try:
-        server.start()
-        if ready is not None:
-            ready(server)
-        while not stop_event.wait(0.2):
-            pass
-    finally:
+    with StopSignals() as signals:  # closing inside: a second Ctrl-C soon after is absorbed
         try:
-            manager.close()
+            server.start()
+            if ready is not None:
+                ready(server)
+            received = signals.wait(stop)
+            _log.info("%s received: stopping", received)
         finally:
-            server.close()
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-
-__all__ = ["ExperimentServer", "rotating_log_handler", "serve_experiment"]
+            try:
+                manager.close()
+            finally:
+                server.close()

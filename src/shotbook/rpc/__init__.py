@@ -30,6 +30,7 @@ from ._errors import (
 )
 from ._events import Event, EventPublisher, EventSubscriber
 from ._server import RPCServer
+from ._until_stopped import StopSignals
 from ._wire import DEFAULT_MAX_FRAMES, DEFAULT_MAX_MESSAGE_SIZE, PROTOCOL_VERSION
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "RPCServer",
     "RPCTimeoutError",
     "RemoteError",
+    "StopSignals",
     "UnknownMethodError",
     "build_remote_error",
     "call_context",

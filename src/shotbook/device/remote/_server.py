@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from shotbook.registry import RegistryError, TypeRegistry
-from shotbook.rpc import ClientInfo, RPCServer, call_context, mro_names
+from shotbook.rpc import ClientInfo, RPCServer, StopSignals, call_context, mro_names
 
 from .._codec import WireCodec
 from .._controller import ShotRunner
@@ -607,10 +607,14 @@ def run_device_server(
         lease_timeout=lease_timeout,
         max_message_size=max_message_size,
     )
-    try:  # the announcement is inside: Ctrl-C right after it must stop cleanly too
-        print(f"device server {name!r} listening on {server.address}", flush=True)
-        server.serve_forever()
-    except KeyboardInterrupt:
-        server._log.info("device server %r interrupted: stopping", name)
-    finally:
-        server.close()
+    # serve from background threads; the main thread only waits for Ctrl-C / SIGTERM,
+    # caught from before the announcement so a signal right after it stops cleanly
+    with StopSignals() as signals:
+        try:
+            server.start()
+            print(f"device server {name!r} listening on {server.address}", flush=True)
+            received = signals.wait()
+            server._log.info("device server %r interrupted: stopping (%s)", name, received)
+            print(f"device server {name!r} stopping ({received})", flush=True)
+        finally:
+            server.close()
