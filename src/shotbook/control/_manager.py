@@ -8,6 +8,7 @@ same calls, described by the :class:`ExperimentManager` protocol.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 import time
@@ -16,6 +17,7 @@ from typing import IO, Any, Protocol, runtime_checkable
 
 from shotbook.compile import CompilerFactory
 from shotbook.registry import TypeRegistry
+from shotbook.rpc import StopSignals
 from shotbook.session import RunOwner, State
 from shotbook.types import PureSequencePath, as_path
 
@@ -112,7 +114,9 @@ def wait_with_progress(
 
     Ctrl-C interrupts the run, waits for it to stop at the next shot boundary and prints
     one line (``Interrupted /path after 12 / 200 shots``); a second Ctrl-C stops waiting
-    (the run still stops in the background).
+    (the run still stops in the background). Ctrl-C (a notebook's interrupt) only sets a
+    flag while this waits, in the main thread: a ``KeyboardInterrupt`` raised inside the
+    manager's lock or condition could leave the lock held, and the kernel hung.
     """
     display = None
     out = stream if stream is not None else sys.stdout
@@ -120,52 +124,52 @@ def wait_with_progress(
         status = manager.current()
         expected = None if status is None else status.expected_number_of_shots
         display = make_progress(path, expected, stream)
-    try:
-        while True:
-            if manager.wait(poll):
-                break
-            if progress:
-                status = manager.current()
-                if status is not None and status.path == path:
-                    if display is None:
-                        display = make_progress(path, status.expected_number_of_shots, stream)
-                    display.update(
-                        status.number_of_shots, status.expected_number_of_shots, status.state
-                    )
-    except KeyboardInterrupt:
-        manager.interrupt()
+    interrupted = False
+    with StopSignals((signal.SIGINT,), force_after=None) as presses:
         try:
-            while not manager.wait(poll):
-                pass
-        except KeyboardInterrupt:
-            print(f"Stopping {path} in the background (interrupted twice)", file=out, flush=True)
-            return RunSummary(path, "interrupting", 0, None, None, None)
+            while not (interrupted := bool(presses.received)):
+                if manager.wait(poll):
+                    break  # ended by itself: a Ctrl-C from now on comes too late to matter
+                if progress:
+                    status = manager.current()
+                    if status is not None and status.path == path:
+                        if display is None:
+                            display = make_progress(path, status.expected_number_of_shots, stream)
+                        display.update(
+                            status.number_of_shots, status.expected_number_of_shots, status.state
+                        )
+            if interrupted:
+                manager.interrupt()
+                while not manager.wait(poll):
+                    if len(presses.received) > 1:
+                        print(
+                            f"Stopping {path} in the background (interrupted twice)",
+                            file=out,
+                            flush=True,
+                        )
+                        return RunSummary(path, "interrupting", 0, None, None, None)
         finally:
             if display is not None:
+                summary = manager.last_run()
+                if summary is not None:
+                    display.update(
+                        summary.number_of_shots, summary.expected_number_of_shots, summary.state
+                    )
                 display.close()
-                display = None
-        summary = manager.last_run()
-        if summary is not None and summary.path == path:
-            total = summary.expected_number_of_shots
-            print(
-                f"Interrupted {path} after {summary.number_of_shots} / "
-                f"{'?' if total is None else total} shots",
-                file=out,
-                flush=True,
-            )
-            if summary.failure is not None:
-                raise summary.failure from None
-            return summary
-        return RunSummary(path, "interrupted", 0, None, None, None)
-    finally:
-        if display is not None:
-            summary = manager.last_run()
-            if summary is not None:
-                display.update(
-                    summary.number_of_shots, summary.expected_number_of_shots, summary.state
-                )
-            display.close()
     summary = manager.last_run()
+    if interrupted:
+        if summary is None or summary.path != path:
+            return RunSummary(path, "interrupted", 0, None, None, None)
+        total = summary.expected_number_of_shots
+        print(
+            f"Interrupted {path} after {summary.number_of_shots} / "
+            f"{'?' if total is None else total} shots",
+            file=out,
+            flush=True,
+        )
+        if summary.failure is not None:
+            raise summary.failure from None
+        return summary
     if summary is None or summary.path != path:
         raise RuntimeError(f"the run of {path} ended but the manager has no summary of it")
     summary.raise_for_failure()

@@ -20,14 +20,14 @@ STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
 
 
 class StopSignals:
-    """Catch SIGINT and SIGTERM while in this context; :meth:`wait` returns on either.
+    """Catch ``signals`` (SIGINT and SIGTERM) in this context; :meth:`wait` returns on one.
 
     Handlers are installed only in the main thread (elsewhere only a ``stop`` event ends
     :meth:`wait`); the previous ones are restored on exit. Enter it before announcing that
     the server listens, so a Ctrl-C right after the announcement is caught too, and close
     the server inside it: signals repeated within ``force_after`` seconds of the first (a
     burst, a double press) leave the clean shutdown alone, one after that raises
-    ``KeyboardInterrupt`` for who insists.
+    ``KeyboardInterrupt`` for who insists (never, with ``force_after=None``).
 
     Example::
 
@@ -40,7 +40,10 @@ class StopSignals:
                 server.close()
     """
 
-    def __init__(self, *, force_after: float = 2.0) -> None:
+    def __init__(
+        self, signals: tuple[signal.Signals, ...] = STOP_SIGNALS, *, force_after: float | None = 2.0
+    ) -> None:
+        self.signals = signals
         self.received: list[str] = []
         self.force_after = force_after
         self._first = 0.0
@@ -50,13 +53,13 @@ class StopSignals:
         now = time.monotonic()
         if not self.received:
             self._first = now
-        elif now - self._first > self.force_after:
+        elif self.force_after is not None and now - self._first > self.force_after:
             raise KeyboardInterrupt(f"{signal.Signals(signum).name} again: stopping now")
         self.received.append(signal.Signals(signum).name)  # no lock taken in a handler
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
-            for signum in STOP_SIGNALS:
+            for signum in self.signals:
                 self._previous[signum] = signal.signal(signum, self._on_signal)
         return self
 
