@@ -17,11 +17,12 @@ class EchoDevice:
 
     opened: int = 0
 
-    def __init__(self, name: str, *, greeting: str = "hello") -> None:
+    def __init__(self, name: str, *, greeting: str = "hello", close_delay: float = 0.0) -> None:
         if not isinstance(greeting, str):
             raise TypeError(f"greeting must be a str, got {type(greeting).__name__}")
         self.name = name
         self._greeting = greeting
+        self._close_delay = float(close_delay)
         self.is_open = False
 
     def __enter__(self) -> EchoDevice:
@@ -30,6 +31,7 @@ class EchoDevice:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        time.sleep(self._close_delay)  # hardware that takes its time to let go
         self.is_open = False
 
     @property

@@ -329,7 +329,8 @@ from shotbook.registry import default_registry
 connection = DeviceServerConnection(InsecureRPCConfiguration(port=int(sys.argv[1])),
                                     default_registry(), heartbeat_interval=0.2)
 connection.open()
-device = connection.device("sleeper", "echo_device").__enter__()
+close_delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+device = connection.device("sleeper", "echo_device", {"close_delay": close_delay}).__enter__()
 print("LEASED", flush=True)
 device.sleep(float(sys.argv[2]))
 """
@@ -371,9 +372,10 @@ def test_a_client_that_dies_mid_call_frees_the_lease(
 
 
 def test_a_silent_holder_loses_the_lease(registry: TypeRegistry, start_server) -> None:
+    """The next client gets the lease only once the silent holder's devices are closed."""
     server = start_server("--name", "quick", "--lease-timeout", "0.5")
     client = subprocess.Popen(
-        [sys.executable, "-c", CLIENT_SCRIPT, str(server.port), "0"],
+        [sys.executable, "-c", CLIENT_SCRIPT, str(server.port), "0", "0.5"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -386,13 +388,14 @@ def test_a_silent_holder_loses_the_lease(registry: TypeRegistry, start_server) -
         if client.stdout is not None:
             client.stdout.close()
     connection = wait_until(lambda: connect(server.port, registry, server_name="quick").open())
+    log = (server.log_dir / "quick.log").read_text()  # read as soon as the lease is ours
     try:
         assert connection.status()["devices"] == []  # the dead holder's device was closed
     finally:
         connection.close()
-    log = (server.log_dir / "quick.log").read_text()
     assert "stopped heartbeating" in log
-    assert "closed device 'sleeper'" in log
+    assert "closed device 'sleeper' (its holder is gone)" in log
+    assert log.index("closed device 'sleeper'") < log.rindex("lease taken by")
 
 
 # --------------------------------------------------------------------------- killed server

@@ -29,6 +29,9 @@ from ._config import InsecureRPCConfiguration, RPCConfiguration, SecureRPCConfig
 DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
 """Largest request a device server accepts by default (bytes)."""
 
+LEASE_CLOSING_WAIT = 30.0
+"""Longest a ``lease.acquire`` waits (s) for the previous holder's devices to close."""
+
 
 class DeviceServerBusyError(RuntimeError):
     """The device server serves another experiment manager (the message says which)."""
@@ -80,6 +83,8 @@ class _Lease:
         default_factory=dict
     )
     prepared: _PreparedShot | None = None
+    closing: bool = False
+    """Released or lost: its devices are being closed; nobody holds it, nobody may take it."""
 
     def drop_shot_runners(self, device: str | None = None) -> None:
         """Forget the shot runners (of ``device``, or all) and a prepared shot."""
@@ -156,6 +161,7 @@ class DeviceServer:
                 f"{type(config).__name__}"
             )
         self._lock = threading.RLock()
+        self._lease_freed = threading.Condition(self._lock)
         self._lease: _Lease | None = None
         self._iterator_ids = itertools.count(1)
         try:
@@ -241,7 +247,16 @@ class DeviceServer:
     def _acquire_lease(self) -> dict[str, Any]:
         client = call_context().client
         with self._lock:
+            # a lease given up is free once its devices are closed (the hardware too)
+            self._lease_freed.wait_for(
+                lambda: self._lease is None or not self._lease.closing, LEASE_CLOSING_WAIT
+            )
             lease = self._lease
+            if lease is not None and lease.closing:
+                raise DeviceServerBusyError(
+                    f"device server {self.name!r} is still closing the devices of "
+                    f"{lease.holder} after {LEASE_CLOSING_WAIT:g} s; try again later"
+                )
             if lease is not None and lease.client_id != client.client_id:
                 raise DeviceServerBusyError(
                     f"device server {self.name!r} is in use by {lease.holder} since "
@@ -253,30 +268,45 @@ class DeviceServer:
                 self._log.info("lease taken by %s", client.describe())
         return self._status()
 
-    def _release_lease(self) -> None:
-        client = call_context().client
+    def _give_up_lease(self, client_id: bytes | None) -> _Lease | None:
+        """Mark the lease (``client_id``'s, or any if None) closing; return it if it was."""
         with self._lock:
             lease = self._lease
-            if lease is None or lease.client_id != client.client_id:
-                return
-            self._lease = None
-        self._log.info("lease released by %s", lease.holder)
-        self._close_lease(lease, "the lease was released")
+            if lease is None or lease.closing:
+                return None
+            if client_id is not None and lease.client_id != client_id:
+                return None
+            lease.closing = True
+            return lease
+
+    def _end_lease(self, lease: _Lease, why: str) -> None:
+        """Close the lease's devices, then free it for the next client."""
+        try:
+            self._close_lease(lease, why)
+        finally:
+            with self._lock:
+                if self._lease is lease:
+                    self._lease = None
+                self._lease_freed.notify_all()
+
+    def _release_lease(self) -> None:
+        lease = self._give_up_lease(call_context().client.client_id)
+        if lease is not None:
+            self._log.info("lease released by %s", lease.holder)
+            self._end_lease(lease, "the lease was released")
 
     def _client_gone(self, info: ClientInfo) -> None:
-        with self._lock:
-            lease = self._lease
-            if lease is None or lease.client_id != info.client_id:
-                return
-            self._lease = None
-        self._log.warning("lease holder %s stopped heartbeating: closing its devices", lease.holder)
-        self._close_lease(lease, "its holder is gone")
+        lease = self._give_up_lease(info.client_id)
+        if lease is not None:
+            self._log.warning(
+                "lease holder %s stopped heartbeating: closing its devices", lease.holder
+            )
+            self._end_lease(lease, "its holder is gone")
 
     def _close_everything(self, why: str) -> None:
-        with self._lock:
-            lease, self._lease = self._lease, None
+        lease = self._give_up_lease(None)
         if lease is not None:
-            self._close_lease(lease, why)
+            self._end_lease(lease, why)
 
     def _close_lease(self, lease: _Lease, why: str) -> None:
         lease.drop_shot_runners()
@@ -296,8 +326,8 @@ class DeviceServer:
     def _holder_lease(self) -> _Lease:
         client = call_context().client
         lease = self._lease
-        if lease is None or lease.client_id != client.client_id:
-            if lease is None:
+        if lease is None or lease.client_id != client.client_id or lease.closing:
+            if lease is None or lease.closing:
                 raise DeviceServerError(
                     f"device server {self.name!r}: take the lease first (lease.acquire)"
                 )
