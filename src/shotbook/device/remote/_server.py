@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
 import logging
@@ -12,7 +11,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from .._codec import WireCodec
 from .._controller import ShotRunner
 from .._protocols import DeviceError, DeviceTimeoutError, is_remote_property, remote_methods_of
 from ._config import InsecureRPCConfiguration, RPCConfiguration, SecureRPCConfiguration
+from ._lease import Lease, PreparedShot, close_iterator
 
 DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
 """Largest request a device server accepts by default (bytes)."""
@@ -61,44 +60,6 @@ def register_device_class(registry: TypeRegistry, tag: str, cls: type) -> None:
         raise TypeError(f"{tag!r} is a device class, not data: create it on a device server")
 
     registry.register(tag, cls, encode=encode, decode=decode)
-
-
-@dataclass
-class _PreparedShot:
-    """A shot programmed and armed here, waiting for its start and collect requests."""
-
-    runner: ShotRunner
-    iterators: dict[str, tuple[list[str], Iterator[Any]]]
-    started: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Lease:
-    client_id: bytes
-    holder: str
-    since: dt.datetime
-    devices: dict[str, Any] = field(default_factory=dict)
-    iterators: dict[int, tuple[str, Iterator[Any]]] = field(default_factory=dict)
-    shot_runners: dict[tuple[tuple[str, ...], tuple[str, ...]], ShotRunner] = field(
-        default_factory=dict
-    )
-    prepared: _PreparedShot | None = None
-    closing: bool = False
-    """Released or lost: its devices are being closed; nobody holds it, nobody may take it."""
-
-    def drop_shot_runners(self, device: str | None = None) -> None:
-        """Forget the shot runners (of ``device``, or all) and a prepared shot."""
-        self.drop_prepared()
-        for key in list(self.shot_runners):
-            if device is None or device in key[0]:
-                self.shot_runners.pop(key).close()
-
-    def drop_prepared(self) -> None:
-        """Disarm the cameras of a prepared shot, if any."""
-        shot, self.prepared = self.prepared, None
-        if shot is not None:
-            for _, iterator in shot.iterators.values():
-                _close_iterator(iterator)
 
 
 class DeviceServer:
@@ -162,7 +123,7 @@ class DeviceServer:
             )
         self._lock = threading.RLock()
         self._lease_freed = threading.Condition(self._lock)
-        self._lease: _Lease | None = None
+        self._lease: Lease | None = None
         self._iterator_ids = itertools.count(1)
         try:
             self._rpc = RPCServer(
@@ -264,11 +225,11 @@ class DeviceServer:
                     "wait for its lease to expire"
                 )
             if lease is None:
-                self._lease = _Lease(client.client_id, client.describe(), dt.datetime.now())
+                self._lease = Lease(client.client_id, client.describe(), dt.datetime.now())
                 self._log.info("lease taken by %s", client.describe())
         return self._status()
 
-    def _give_up_lease(self, client_id: bytes | None) -> _Lease | None:
+    def _give_up_lease(self, client_id: bytes | None) -> Lease | None:
         """Mark the lease (``client_id``'s, or any if None) closing; return it if it was."""
         with self._lock:
             lease = self._lease
@@ -279,10 +240,10 @@ class DeviceServer:
             lease.closing = True
             return lease
 
-    def _end_lease(self, lease: _Lease, why: str) -> None:
+    def _end_lease(self, lease: Lease, why: str) -> None:
         """Close the lease's devices, then free it for the next client."""
         try:
-            self._close_lease(lease, why)
+            lease.close(self._log, why)
         finally:
             with self._lock:
                 if self._lease is lease:
@@ -308,22 +269,7 @@ class DeviceServer:
         if lease is not None:
             self._end_lease(lease, why)
 
-    def _close_lease(self, lease: _Lease, why: str) -> None:
-        lease.drop_shot_runners()
-        for _, iterator in list(lease.iterators.values()):
-            _close_iterator(iterator)
-        lease.iterators.clear()
-        for name, device in reversed(list(lease.devices.items())):
-            if device is None:
-                continue
-            try:
-                device.__exit__(None, None, None)
-                self._log.info("closed device %r (%s)", name, why)
-            except Exception:
-                self._log.exception("closing device %r failed (%s)", name, why)
-        lease.devices.clear()
-
-    def _holder_lease(self) -> _Lease:
+    def _holder_lease(self) -> Lease:
         client = call_context().client
         lease = self._lease
         if lease is None or lease.client_id != client.client_id or lease.closing:
@@ -384,7 +330,7 @@ class DeviceServer:
             "properties": properties,
         }
 
-    def _device(self, name: Any) -> tuple[_Lease, Any]:
+    def _device(self, name: Any) -> tuple[Lease, Any]:
         with self._lock:
             lease = self._holder_lease()
             device = lease.devices.get(name) if isinstance(name, str) else None
@@ -442,7 +388,7 @@ class DeviceServer:
             lease = self._holder_lease()
             entry = lease.iterators.pop(iterator_id, None) if type(iterator_id) is int else None
         if entry is not None:
-            _close_iterator(entry[1])
+            close_iterator(entry[1])
 
     def _close_device(self, name: Any) -> None:
         lease, device = self._device(name)
@@ -452,7 +398,7 @@ class DeviceServer:
             for key, (owner, iterator) in list(lease.iterators.items()):
                 if owner == name:
                     del lease.iterators[key]
-                    _close_iterator(iterator)
+                    close_iterator(iterator)
         device.__exit__(None, None, None)
         self._log.info("closed device %r", name)
 
@@ -480,7 +426,7 @@ class DeviceServer:
         except DeviceError as exc:
             return {"failed": _failure(exc)}
         with self._lock:
-            lease.prepared = _PreparedShot(runner, iterators)
+            lease.prepared = PreparedShot(runner, iterators)
         return {}
 
     def _start_shot(self, names: Any, timeout: Any) -> dict[str, Any]:
@@ -518,14 +464,14 @@ class DeviceServer:
             return {"failed": _failure(exc)}
         finally:
             for _, iterator in shot.iterators.values():
-                _close_iterator(iterator)
+                close_iterator(iterator)
         return self._shot_data(data)
 
     def _abort_shot(self) -> None:
         with self._lock:
             self._holder_lease().drop_prepared()
 
-    def _prepared(self) -> _PreparedShot:
+    def _prepared(self) -> PreparedShot:
         with self._lock:
             shot = self._holder_lease().prepared
         if shot is None:
@@ -536,7 +482,7 @@ class DeviceServer:
 
     def _shot_request(
         self, parameters: Any, start_order: Any, timeout: Any
-    ) -> tuple[_Lease, ShotRunner, dict[str, dict[str, Any]]]:
+    ) -> tuple[Lease, ShotRunner, dict[str, dict[str, Any]]]:
         """Check a shot request; the lease, a runner of its devices, the decoded parameters."""
         if not isinstance(parameters, dict) or not all(
             isinstance(v, dict) for v in parameters.values()
@@ -597,13 +543,6 @@ def _failure(error: DeviceError) -> dict[str, Any]:
             "tb": "".join(traceback.format_exception(cause)),
         },
     }
-
-
-def _close_iterator(iterator: Iterator[Any]) -> None:
-    close = getattr(iterator, "close", None)
-    if callable(close):
-        with contextlib.suppress(Exception):
-            close()
 
 
 def _file_handler(log_dir: Path, name: str) -> logging.Handler:
