@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-jupyter_client = pytest.importorskip("jupyter_client")
+from jupyter_client.manager import start_new_kernel  # via nbclient, a test dependency
 
 SETUP = """
 from pathlib import Path
@@ -56,9 +55,7 @@ def _execute(client: Any, code: str, *, on_output: Any = None, timeout: float = 
 
 @pytest.mark.slow
 def test_interrupting_the_kernel_stops_the_scan_with_one_line(tmp_path: Path) -> None:
-    manager, client = jupyter_client.manager.start_new_kernel(
-        kernel_name="python3", cwd=str(tmp_path)
-    )
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
     try:
         status, _, errors = _execute(client, SETUP.format(root=str(tmp_path / "store")))
         assert status == "ok", errors
