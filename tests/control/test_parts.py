@@ -196,3 +196,24 @@ def test_a_terminal_gets_a_tqdm_bar_and_a_pipe_plain_lines() -> None:
     assert "4/4" in terminal.getvalue()
     assert "\r" in terminal.getvalue()
     assert isinstance(make_progress("/a", 4, io.StringIO()), TextProgress)
+
+
+def test_the_problem_tally_counts_shots_and_keeps_the_first_message() -> None:
+    from shotbook.control import RunSummary, ShotProblems
+    from shotbook.control._problems import MAX_MESSAGE, ProblemTally
+
+    tally = ProblemTally()
+    tally.note("retried", 3, "TimeoutError: no picture")
+    tally.note("retried", 3, "TimeoutError: no picture, again")  # the same shot once more
+    tally.note("analysis 'fit' failed", 4, "x" * 1000)
+    tally.note("retried", 8, "TimeoutError: other")
+    retried, fit = tally.problems()
+    assert retried == ShotProblems("retried", 2, 3, "TimeoutError: no picture")
+    assert fit.shots == 1
+    assert len(fit.first_message) == MAX_MESSAGE
+    assert str(retried) == "retried on 2 shots (first on shot 3: TimeoutError: no picture)"
+    summary = RunSummary("/a", "finished", 9, 9, None, None, None, tally.problems())
+    assert RunSummary.from_dict(summary.to_dict()) == summary  # what a remote manager gets
+    older = summary.to_dict()
+    del older["problems"]  # from a server of an earlier version
+    assert RunSummary.from_dict(older).problems == ()

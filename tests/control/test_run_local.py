@@ -213,9 +213,22 @@ def test_an_analysis_that_raises_is_recorded_on_its_shot_and_the_run_goes_on(
     manager = make_manager(analyses={"fit": picky, "bad_type": lambda d, p: "text"})
     events: list[Any] = []
     manager.subscribe(events.append)
-    summary = manager.run_sequence("/analysis", progress=False)
+    out = io.StringIO()
+    summary = manager.run_sequence("/analysis", progress=False, stream=out)
     assert summary is not None
     assert summary.state == "finished"
+    # the summary says it at the end too: which analysis, how many shots, the first error
+    by_what = {problem.what: problem for problem in summary.problems}
+    assert by_what["analysis 'fit' failed"].shots == 2
+    assert by_what["analysis 'fit' failed"].first_shot == 2
+    assert by_what["analysis 'fit' failed"].first_message == "ValueError: cloud out of view"
+    assert by_what["analysis 'bad_type' failed"].shots == 4
+    assert "returned str" in by_what["analysis 'bad_type' failed"].first_message
+    assert (
+        "/analysis: analysis 'fit' failed on 2 shots (first on shot 2: ValueError: cloud out "
+        "of view)" in out.getvalue().splitlines()
+    )
+    assert str(summary).splitlines()[1].startswith("  analysis 'bad_type' failed on 4 shots")
     frame = shots_of(storage, "/analysis")
     assert frame["analysis.fit.failed"].to_list() == [False, False, True, True]
     x = frame["analysis.fit.x"].to_list()
@@ -247,6 +260,9 @@ def test_a_camera_that_times_out_once_is_retried(storage: Any, make_manager) -> 
     assert summary is not None
     assert summary.state == "finished"
     assert summary.number_of_shots == 4
+    [retries] = summary.problems
+    assert (retries.what, retries.shots, retries.first_shot) == ("retried", 1, 0)
+    assert "got no picture 'cloud'" in retries.first_message
     assert shots_of(storage, "/flaky")[ATTEMPTS_COLUMN].to_list() == [2, 1, 1, 1]
     manager.flush_events()
     retried = [e for e in events if isinstance(e, ShotRetried)]

@@ -45,6 +45,7 @@ from ._events import (
 from ._manager import ExperimentManager, LocalExperimentManager
 from ._owners import mark_abandoned_sequences, pid_alive
 from ._preparation import DeviceServerUnreachableError, ping_device_server
+from ._problems import ShotProblems
 from ._progress import TextProgress
 from ._remote import RemoteExperimentManager
 from ._retry import ShotRetryConfig
@@ -79,6 +80,7 @@ __all__ = [
     "SequenceRunner",
     "SequenceStateChanged",
     "ShotAnalyses",
+    "ShotProblems",
     "ShotRetried",
     "ShotRetryConfig",
     "ShotStored",

@@ -3,8 +3,8 @@
 An analysis is ``function(data, parameters) -> float | Mapping[str, float]``. Its result is
 stored with the shot as ``analysis.<name>`` (or ``analysis.<name>.<key>`` for a mapping), and
 ``analysis.<name>.failed`` says whether it raised. An analysis that raises does not stop the
-sequence: its values are NaN for that shot, the error is logged and published as an
-``AnalysisFailed`` event.
+sequence: its values are NaN for that shot, the error is logged, published as an
+``AnalysisFailed`` event and counted in the run's summary (``RunSummary.problems``).
 
 >>> import numpy as np
 >>> analyses = {"atoms": lambda data, parameters: float(data["camera.cloud"].sum()),

@@ -167,13 +167,21 @@ def wait_with_progress(
             file=out,
             flush=True,
         )
+        _print_problems(summary, out)
         if summary.failure is not None:
             raise summary.failure from None
         return summary
     if summary is None or summary.path != path:
         raise RuntimeError(f"the run of {path} ended but the manager has no summary of it")
+    _print_problems(summary, out)
     summary.raise_for_failure()
     return summary
+
+
+def _print_problems(summary: RunSummary, out: IO[str]) -> None:
+    """Say what went wrong on some shots without stopping the run (failed analyses, ...)."""
+    for problem in summary.problems:
+        print(f"{summary.path}: {problem}", file=out, flush=True)
 
 
 class LocalExperimentManager:

@@ -47,6 +47,7 @@ from ._events import (
     ShotStored,
 )
 from ._preparation import RunDependencies, SequenceSnapshot
+from ._problems import ProblemTally
 from ._retry import ShotRetryConfig
 from ._status import RunProgress, RunSummary
 from ._watchdog import Watchdog, watchdog_threshold
@@ -151,6 +152,7 @@ class SequenceRunner:
         self._done = threading.Event()
         self._stop_heartbeat = threading.Event()
         self._fault: _Fault | None = None
+        self.problems = ProblemTally()
         self._storage_fault: _Fault | None = None
         self.summary: RunSummary | None = None
         self._task = ("starting", time.monotonic())
@@ -376,6 +378,7 @@ class SequenceRunner:
                         self.path, index, attempt, retry.number_of_attempts, error,
                     )  # fmt: skip
                     self._emit(ShotRetried(self.path, index, attempt, f"{error}"))
+                    self.problems.note("retried", index, f"{type(error).__name__}: {error}")
                     attempt += 1
                     continue
                 self._record_fault(error, index, parameters)
@@ -426,6 +429,7 @@ class SequenceRunner:
             self.started,
             _now(),
             failure,
+            self.problems.problems(),
         )
         if failure is not None:
             self._emit(SequenceFailed(self.path, failure.to_dict()))
@@ -615,6 +619,7 @@ class _StorageThread:
             _log.warning("%s: analysis %r failed on shot %d: %s",
                          runner.path, name, item.index, text)  # fmt: skip
             runner._emit(AnalysisFailed(runner.path, item.index, name, text))
+            runner.problems.note(f"analysis {name!r} failed", item.index, text)
         item.data.update(results.values)
         item.scalars = {k: v for k, v in results.scalars().items() if not math.isnan(v)}
         self._write_stage.put(item, lambda: self.failed)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ._errors import SequenceFailedError
+from ._problems import ShotProblems
 
 
 def _time_out(value: datetime | None) -> str | None:
@@ -63,7 +64,9 @@ class RunSummary:
     """How a run ended.
 
     ``state`` is ``"finished"``, ``"interrupted"`` or ``"crashed"`` (or ``"draft"`` when a
-    check refused the sequence before anything changed); ``failure`` describes a crash.
+    check refused the sequence before anything changed); ``failure`` describes a crash;
+    ``problems`` counts what went wrong on some shots without stopping the run (failed
+    analyses, retried shots), each with its first occurrence.
 
     Example::
 
@@ -78,6 +81,7 @@ class RunSummary:
     started: datetime | None
     stopped: datetime | None
     failure: SequenceFailedError | None = None
+    problems: tuple[ShotProblems, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -91,7 +95,8 @@ class RunSummary:
 
     def __str__(self) -> str:
         expected = "?" if self.expected_number_of_shots is None else self.expected_number_of_shots
-        return f"{self.path}: {self.state} after {self.number_of_shots} / {expected} shots"
+        line = f"{self.path}: {self.state} after {self.number_of_shots} / {expected} shots"
+        return "\n".join([line, *(f"  {problem}" for problem in self.problems)])
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the wire."""
@@ -103,6 +108,7 @@ class RunSummary:
             "started": _time_out(self.started),
             "stopped": _time_out(self.stopped),
             "failure": None if self.failure is None else self.failure.to_dict(),
+            "problems": [problem.to_dict() for problem in self.problems],
         }
 
     @classmethod
@@ -117,6 +123,7 @@ class RunSummary:
             _time_in(data.get("started")),
             _time_in(data.get("stopped")),
             None if failure is None else SequenceFailedError.from_dict(failure),
+            tuple(ShotProblems.from_dict(problem) for problem in data.get("problems") or ()),
         )
 
 
