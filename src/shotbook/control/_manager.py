@@ -157,9 +157,11 @@ def wait_with_progress(
                     )
                 display.close()
     summary = manager.last_run()
-    if interrupted:
-        if summary is None or summary.path != path:
+    if summary is None or summary.path != path:
+        if interrupted:
             return RunSummary(path, "interrupted", 0, None, None, None)
+        raise RuntimeError(f"the run of {path} ended but the manager has no summary of it")
+    if interrupted:
         total = summary.expected_number_of_shots
         print(
             f"Interrupted {path} after {summary.number_of_shots} / "
@@ -167,12 +169,6 @@ def wait_with_progress(
             file=out,
             flush=True,
         )
-        _print_problems(summary, out)
-        if summary.failure is not None:
-            raise summary.failure from None
-        return summary
-    if summary is None or summary.path != path:
-        raise RuntimeError(f"the run of {path} ended but the manager has no summary of it")
     _print_problems(summary, out)
     summary.raise_for_failure()
     return summary

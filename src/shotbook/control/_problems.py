@@ -60,6 +60,14 @@ class ShotProblems:
         )
 
 
+@dataclass
+class _Count:
+    shots: int
+    last_shot: int
+    first_shot: int
+    first_message: str
+
+
 class ProblemTally:
     """Counts the shots each kind of problem happened on; safe to call from any thread.
 
@@ -68,28 +76,27 @@ class ProblemTally:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._shots: dict[str, int] = {}
-        self._last: dict[str, int] = {}
-        self._first: dict[str, tuple[int, str]] = {}
+        self._counts: dict[str, _Count] = {}  # in the order each first happened
 
     def note(self, what: str, shot: int, message: str) -> None:
         """Record that ``what`` happened on shot ``shot`` (``message`` says how)."""
         with self._lock:
-            if what not in self._first:
+            count = self._counts.get(what)
+            if count is None:
                 text = " ".join(message.split())
                 if len(text) > MAX_MESSAGE:
                     text = text[: MAX_MESSAGE - 1] + "…"
-                self._first[what] = (shot, text)
-            if self._last.get(what) != shot:
-                self._shots[what] = self._shots.get(what, 0) + 1
-                self._last[what] = shot
+                self._counts[what] = _Count(1, shot, shot, text)
+            elif count.last_shot != shot:
+                count.shots += 1
+                count.last_shot = shot
 
     def problems(self) -> tuple[ShotProblems, ...]:
         """Each kind of problem seen, in the order it first happened."""
         with self._lock:
             return tuple(
-                ShotProblems(what, self._shots[what], shot, message)
-                for what, (shot, message) in self._first.items()
+                ShotProblems(what, count.shots, count.first_shot, count.first_message)
+                for what, count in self._counts.items()
             )
 
 
