@@ -222,7 +222,7 @@ def run_bare_loop(
     compact_every: int,
 ) -> float:
     """The layers' own cost: compile, run, analyse, store, one after the other."""
-    from shotbook.session._parquet_shots import ParquetShotStore
+    from shotbook.session._parquet._store import ParquetShotStore
 
     configurations = lab("pc-2" if servers else None)
     compiler = SequenceCompiler(lanes(), configurations, compilers)

@@ -199,7 +199,7 @@ def test_one_located_sequence_is_read_at_once_as_the_lazy_frame_would(
 ) -> None:
     """``read_shots`` of one vouched-for sequence skips the lazy plan; same frame, same units."""
     expected = read_shots(Sessions(store), "/tof/a", columns, where=where)  # type: ignore[arg-type]
-    from shotbook.session import _parquet_read
+    from shotbook.session._parquet import _read as _parquet_read
 
     plans: list[str] = []
     monkeypatch.setattr(

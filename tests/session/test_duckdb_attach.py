@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from shotbook.session._duckdb_attach import attached
+from shotbook.session._duckdb._attach import attached
 
 _OPEN_IN_ANOTHER_PROCESS = """
 import sys, duckdb

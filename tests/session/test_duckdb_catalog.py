@@ -17,7 +17,7 @@ import pytest
 
 from shotbook.registry import Serializer
 from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb_manager import DuckDBStorageManager
+from shotbook.session._duckdb._manager import DuckDBStorageManager
 from shotbook.session._errors import StorageError, StoreLockedError
 from shotbook.session._interfaces import RunOwner
 from shotbook.types import (

@@ -20,7 +20,7 @@ import pytest
 
 from shotbook.registry import Serializer, default_registry
 from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb_manager import DuckDBStorageManager
+from shotbook.session._duckdb._manager import DuckDBStorageManager
 from shotbook.session._states import State
 from shotbook.types import ExecuteShot, LinspaceLoop, StepsConfiguration, TimeLanes
 
@@ -32,10 +32,10 @@ from datetime import UTC, datetime
 import numpy as np
 from shotbook.registry import Serializer, default_registry
 from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb_manager import DuckDBStorageManager
+from shotbook.session._duckdb._manager import DuckDBStorageManager
 from shotbook.session._interfaces import RunOwner
 from shotbook.types import ExecuteShot, ParameterNamespace, StepsConfiguration, TimeLanes
-import shotbook.session._parquet_shots  # imported before timing: the check is about waits
+import shotbook.session._parquet._store  # imported before timing: the check is about waits
 
 role, root, path, duration, out = sys.argv[1:6]
 duration = float(duration)

@@ -24,12 +24,12 @@ from shotbook.session import (
     LiveFile,
     ParquetShotStore,
     ShotFolderSnapshot,
-    _parquet_read,
     decode_array_columns,
     scan_shot_folder,
     snapshot_shot_folder,
 )
-from shotbook.session._parquet_shots import ShotStoreError
+from shotbook.session._errors import ShotStoreError
+from shotbook.session._parquet import _read as _parquet_read
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 BIG = (1024, 1024)  # 1 MiB of uint8: 8 shots per 8 MiB row group of a compacted part

@@ -17,8 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
-from shotbook.session import _parquet_read, _parquet_writer
-from shotbook.session._parquet_shots import (
+from shotbook.session._parquet import _read as _parquet_read
+from shotbook.session._parquet import _writer as _parquet_writer
+from shotbook.session._parquet._store import (
     ColumnInfo,
     ParquetShotStore,
     ShotExistsError,

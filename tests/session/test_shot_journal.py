@@ -14,14 +14,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from shotbook.session import snapshot_shot_folder
-from shotbook.session._parquet_shots import ParquetShotStore
-from shotbook.session._shot_journal import (
+from shotbook.session._parquet._journal import (
     JournalSegment,
     journal_file_name,
     journal_shots,
     read_journal,
     read_journal_table,
 )
+from shotbook.session._parquet._store import ParquetShotStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 
 from shotbook.registry import Serializer
-from shotbook.session import _shot_locator
 from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb_manager import DuckDBStorageManager
+from shotbook.session._duckdb._manager import DuckDBStorageManager
 from shotbook.session._errors import PathIsNotSequenceError, PathNotFoundError
 from shotbook.session._interfaces import RunOwner
-from shotbook.session._shot_locator import INDEX_NAME, JOURNAL_NAME, MARKER_NAME
+from shotbook.session._parquet import _locator as _shot_locator
+from shotbook.session._parquet._locator import INDEX_NAME, JOURNAL_NAME, MARKER_NAME
 from shotbook.session._states import State
 from shotbook.types import ExecuteShot, ParameterNamespace, StepsConfiguration, TimeLanes
 

@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from shotbook.registry import Serializer
+from shotbook.session import ShotExistsError, ShotSchemaError
 from shotbook.session._config import DuckDBConfig
 from shotbook.session._errors import (
     InvalidStateTransitionError,
@@ -27,8 +28,6 @@ from shotbook.session._errors import (
     StoreVersionError,
 )
 from shotbook.session._interfaces import RunOwner
-from shotbook.session._parquet_columns import ShotSchemaError
-from shotbook.session._parquet_writer import ShotExistsError
 from shotbook.session._sqlite_config import SQLiteConfig
 from shotbook.session._states import State
 from shotbook.types import ParameterNamespace

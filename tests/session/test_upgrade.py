@@ -11,7 +11,7 @@ import pytest
 
 from shotbook.registry import Serializer
 from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb_manager import DuckDBStorageManager
+from shotbook.session._duckdb._manager import DuckDBStorageManager
 from shotbook.session._errors import StoreVersionError
 from shotbook.session._states import State
 from shotbook.types import (

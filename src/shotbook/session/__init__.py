@@ -16,7 +16,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Where the shots and the catalog live: one configuration per backend.
 from ._config import DuckDBConfig
+
+# Errors: one hierarchy rooted at StorageError, and the shot writers' own.
 from ._errors import (
     InvalidStateTransitionError,
     PathExistsError,
@@ -25,11 +28,16 @@ from ._errors import (
     PathIsSequenceError,
     PathNotFoundError,
     SequenceNotEditableError,
+    ShotExistsError,
     ShotNotFoundError,
+    ShotSchemaError,
+    ShotStoreError,
     StorageError,
     StoreLockedError,
     StoreVersionError,
 )
+
+# The storage interfaces every backend implements, and what they hand out.
 from ._interfaces import (
     ExperimentSession,
     PathHierarchy,
@@ -45,24 +53,24 @@ from ._sequence import Sequence, Shot
 from ._sqlite_config import SQLiteConfig
 from ._states import State
 
-# Backends import their database driver only when first used.
+# Imported on first use (each backend loads its database driver only when needed).
 _LAZY = {
-    "DuckDBStorageManager": "shotbook.session._duckdb_manager",
-    "ParquetShotStore": "shotbook.session._parquet_shots",
-    "ShotSchemaError": "shotbook.session._parquet_shots",
-    "ShotExistsError": "shotbook.session._parquet_shots",
+    # the default backend and its shot store
+    "DuckDBStorageManager": "shotbook.session._duckdb._manager",
+    "ParquetShotStore": "shotbook.session._parquet._store",
+    # copying a store into another, with verification
     "copy_store": "shotbook.session._copy",
     "CopySummary": "shotbook.session._copy",
     "CopyProgress": "shotbook.session._copy",
     "CopyVerificationError": "shotbook.session._copy",
     # the read side of the Parquet shot folders (for fast readers such as shotbook.analysis)
-    "ColumnInfo": "shotbook.session._parquet_columns",
-    "decode_array_columns": "shotbook.session._parquet_columns",
-    "LiveFile": "shotbook.session._parquet_read",
-    "ShotFolderSnapshot": "shotbook.session._parquet_read",
-    "scan_shot_folder": "shotbook.session._parquet_read",
-    "collect_shot_folder": "shotbook.session._parquet_read",
-    "snapshot_shot_folder": "shotbook.session._parquet_read",
+    "ColumnInfo": "shotbook.session._columns._codec",
+    "decode_array_columns": "shotbook.session._columns._codec",
+    "LiveFile": "shotbook.session._parquet._read",
+    "ShotFolderSnapshot": "shotbook.session._parquet._read",
+    "scan_shot_folder": "shotbook.session._parquet._read",
+    "collect_shot_folder": "shotbook.session._parquet._read",
+    "snapshot_shot_folder": "shotbook.session._parquet._read",
 }
 
 
@@ -103,6 +111,7 @@ __all__ = [
     "ShotFolderSnapshot",
     "ShotNotFoundError",
     "ShotSchemaError",
+    "ShotStoreError",
     "ShotWriter",
     "State",
     "StorageError",

@@ -88,3 +88,40 @@ __all__ = [
     "StoreLockedError",
     "StoreVersionError",
 ]
+
+
+# Errors of shot storage shared by every backend (raised by the writers and readers).
+
+
+class ShotExistsError(ValueError):
+    """A shot index was written twice in one sequence."""
+
+    def __init__(self, index: int, folder: Path) -> None:
+        self.index = index
+        super().__init__(
+            f"shot {index} is already stored in {folder}; each shot index is written once "
+            "(reset the sequence to draft to start again)"
+        )
+
+
+class ShotSchemaError(ValueError):
+    """A shot's column differs in kind, dtype, shape or unit from earlier shots.
+
+    Nothing is stored when it is raised. Attributes: ``column``, ``expected``, ``got``,
+    ``shot_index``.
+    """
+
+    def __init__(self, column: str, expected: str, got: str, shot_index: int) -> None:
+        self.column = column
+        self.expected = expected
+        self.got = got
+        self.shot_index = shot_index
+        super().__init__(
+            f"shot {shot_index}: column {column!r} was {expected} in earlier shots but is {got} "
+            "now; a column keeps one kind, dtype, shape and unit in a sequence (store the new "
+            "value under another name, or fix the shot). The shot was not stored."
+        )
+
+
+class ShotStoreError(RuntimeError):
+    """The files of a sequence are not in a state the store can read (e.g. a bad manifest)."""

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from shotbook.registry import Serializer, default_registry
-from shotbook.session import _shot_locator
 from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb_manager import DuckDBStorageManager
+from shotbook.session._duckdb._manager import DuckDBStorageManager
+from shotbook.session._parquet import _locator as _shot_locator
 
 
 def die() -> None:

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from shotbook.session._parquet_shots import ParquetShotStore
+from shotbook.session._parquet._store import ParquetShotStore
 
 
 def acknowledged(log: Path) -> set[int]:

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from shotbook.types._paths import PureSequencePath
 
-from ._errors import StorageError, StoreVersionError
-from ._sql_catalog import SQLCatalog, SQLTransaction, utc_now
-from ._sql_schema import SQL_SCHEMA_VERSION
-from ._sql_session import SQLSession
-from ._sql_shots import SQLShotReader, SQLShotWriter
+from .._errors import StorageError, StoreVersionError
+from ._catalog import SQLCatalog, SQLTransaction, utc_now
+from ._schema import SQL_SCHEMA_VERSION
+from ._session import SQLSession
+from ._shots import SQLShotReader, SQLShotWriter
 
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol

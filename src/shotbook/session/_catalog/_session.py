@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from shotbook.types._paths import as_path
 
-from ._interfaces import PathLike
-from ._sequence import Sequence
+from .._interfaces import PathLike
+from .._sequence import Sequence
 
 if TYPE_CHECKING:
     from shotbook.types import ParameterNamespace
 
-from ._catalog_paths import CatalogPathHierarchy, sequence_row
-from ._catalog_protocols import Catalog, CatalogTransaction, ShotStorage, utc_now
-from ._catalog_sequences import CatalogSequenceCollection
+from ._paths import CatalogPathHierarchy, sequence_row
+from ._protocols import Catalog, CatalogTransaction, ShotStorage, utc_now
+from ._sequences import CatalogSequenceCollection
 
 T = TypeVar("T")
 

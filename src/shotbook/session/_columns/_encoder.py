@@ -17,7 +17,7 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
-from ._parquet_columns import (
+from ._codec import (
     FIXED_COLUMNS,
     ColumnInfo,
     as_int64,

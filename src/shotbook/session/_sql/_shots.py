@@ -28,8 +28,7 @@ import pyarrow.compute as pc
 
 from shotbook.types._paths import PureSequencePath
 
-from ._column_encoder import ShotColumnEncoder
-from ._parquet_columns import (
+from .._columns._codec import (
     END_TIME,
     SHOT_INDEX,
     START_TIME,
@@ -47,8 +46,9 @@ from ._parquet_columns import (
     shots_frame_schema,
     to_microseconds,
 )
-from ._parquet_writer import ShotExistsError
-from ._sql_catalog import SQLCatalog, SQLTransaction
+from .._columns._encoder import ShotColumnEncoder
+from .._errors import ShotExistsError
+from ._catalog import SQLCatalog, SQLTransaction
 
 if TYPE_CHECKING:
     import polars as pl

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ._parquet_manifest import fsync_directory
+from ._manifest import fsync_directory
 
 MARKER_NAME = ".sequence-path"
 """The marker file in each shot folder: the path of its sequence, as UTF-8 text."""

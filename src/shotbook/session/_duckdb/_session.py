@@ -1,6 +1,6 @@
 """The session of the default store: a DuckDB catalog, shots in one Parquet folder per sequence.
 
-The session itself is the one of every backend (:mod:`._catalog_session`); what is specific
+The session itself is the one of every backend (:mod:`.._catalog._session`); what is specific
 is where the shots are: :class:`ParquetShotStorage` keeps them in ``root/sequences/<uuid>``
 (the uuid of the sequence, so renames and moves never touch them). No lock is held between
 calls: the catalog file is opened for each call (or for a block grouped with
@@ -19,23 +19,23 @@ from typing import TYPE_CHECKING
 
 from shotbook.types._paths import PureSequencePath
 
-from ._catalog_paths import CatalogPathHierarchy
-from ._catalog_protocols import CatalogTransaction
-from ._catalog_sequences import CatalogSequenceCollection
-from ._catalog_session import CatalogDeviceConfigurations, CatalogSession
-from ._interfaces import ShotWriter
-from ._sequence import ShotContent
-from ._states import State
+from .._catalog._paths import CatalogPathHierarchy
+from .._catalog._protocols import CatalogTransaction
+from .._catalog._sequences import CatalogSequenceCollection
+from .._catalog._session import CatalogDeviceConfigurations, CatalogSession
+from .._interfaces import ShotWriter
+from .._sequence import ShotContent
+from .._states import State
 
 if TYPE_CHECKING:
     import polars
 
-    from ._duckdb_catalog import DuckDBCatalog
-    from ._duckdb_manager import DuckDBStorageManager
+    from ._catalog import DuckDBCatalog
+    from ._manager import DuckDBStorageManager
 
 
 class ParquetShotStorage:
-    """Shots in a Parquet folder per sequence (see ``_parquet_shots``), beside the catalog.
+    """Shots in a Parquet folder per sequence (see ``_parquet._store``), beside the catalog.
 
     A folder exists once the run started; the number of shots is counted from it while the
     sequence runs and recorded in the catalog when the run ends.

@@ -15,8 +15,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._column_encoder import ShotColumnEncoder, one_value
-from ._parquet_columns import (
+from .._columns._codec import (
     FIXED_COLUMNS,
     SHOT_INDEX,
     TIMESTAMP_TYPE,
@@ -27,7 +26,16 @@ from ._parquet_columns import (
     info_from_field,
     to_microseconds,
 )
-from ._parquet_manifest import (
+from .._columns._encoder import ShotColumnEncoder, one_value
+from .._errors import ShotExistsError
+from ._journal import (
+    JournalSegment,
+    journal_file_name,
+    parse_journal_file,
+    read_journal,
+    read_journal_table,
+)
+from ._manifest import (
     MANIFEST_NAME,
     Manifest,
     Part,
@@ -42,16 +50,9 @@ from ._parquet_manifest import (
     temp_name,
     write_manifest,
 )
-from ._parquet_read import conform, read_file
-from ._shot_journal import (
-    JournalSegment,
-    journal_file_name,
-    parse_journal_file,
-    read_journal,
-    read_journal_table,
-)
+from ._read import conform, read_file
 
-__all__ = ["ParquetShotWriter", "ShotExistsError"]
+__all__ = ["ParquetShotWriter"]
 
 _log = logging.getLogger(__name__)
 _ROW_GROUP_BYTES: Final = 8 << 20
@@ -63,17 +64,6 @@ _KEEP_BYTES: Final = 256 << 20
 """Tables of pending shots kept in memory for compaction, at most (beyond: read back)."""
 _ACTIVE: set[Path] = set()
 _ACTIVE_LOCK = threading.Lock()
-
-
-class ShotExistsError(ValueError):
-    """A shot index was written twice in one sequence."""
-
-    def __init__(self, index: int, folder: Path) -> None:
-        self.index = index
-        super().__init__(
-            f"shot {index} is already stored in {folder}; each shot index is written once "
-            "(reset the sequence to draft to start again)"
-        )
 
 
 ARRAY_COMPRESSIONS = ("lz4", "zstd", "none")

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ._parquet_columns import (
+from .._columns._codec import (
     SHOT_INDEX,
     ColumnInfo,
     arrow_field,
@@ -43,15 +43,15 @@ from ._parquet_columns import (
     lazy_shots,
     shots_frame_schema,
 )
-from ._parquet_manifest import (
+from .._errors import ShotStoreError
+from ._journal import journal_shots, parse_journal_file, read_journal_table
+from ._manifest import (
     MANIFEST_NAME,
     Manifest,
-    ShotStoreError,
     parse_manifest,
     parse_shot_file,
     read_manifest,
 )
-from ._shot_journal import journal_shots, parse_journal_file, read_journal_table
 
 if TYPE_CHECKING:
     import polars as pl

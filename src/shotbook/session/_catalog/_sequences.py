@@ -10,25 +10,25 @@ from typing import TYPE_CHECKING, Any
 
 from shotbook.types._paths import PureSequencePath, as_path
 
-from ._errors import (
+from .._errors import (
     PathExistsError,
     PathNotFoundError,
     SequenceNotEditableError,
     ShotNotFoundError,
     StorageError,
 )
-from ._interfaces import PathLike, RunningSequence, RunOwner, SequenceStats, ShotWriter
-from ._sequence import Sequence, Shot, ShotContent
-from ._states import State, check_transition
+from .._interfaces import PathLike, RunningSequence, RunOwner, SequenceStats, ShotWriter
+from .._sequence import Sequence, Shot, ShotContent
+from .._states import State, check_transition
 
 if TYPE_CHECKING:
     import polars
 
     from shotbook.types import ParameterNamespace, StepsConfiguration, TimeLanes
 
-    from ._catalog_session import CatalogSession
+    from ._session import CatalogSession
 
-from ._catalog_paths import (
+from ._paths import (
     ACTIVE_STATES,
     create_folders,
     path_kind,
@@ -37,7 +37,7 @@ from ._catalog_paths import (
     stored_path,
     subtree_condition,
 )
-from ._catalog_protocols import CatalogTransaction, TimeAdapter, utc_now
+from ._protocols import CatalogTransaction, TimeAdapter, utc_now
 
 RECORD_COLUMNS = (
     "created, started, stopped, owner_host, owner_pid, owner_user, heartbeat, ran_by, host, "

@@ -21,11 +21,11 @@ import psycopg
 import psycopg.errors
 import pyarrow as pa
 
-from ._errors import StorageError
-from ._postgresql_config import PostgreSQLConfig
-from ._sql_catalog import SQLCatalog, SQLTransaction
-from ._sql_manager import SQLStorageManager
-from ._sql_schema import POSTGRESQL_TYPES
+from .._errors import StorageError
+from .._postgresql_config import PostgreSQLConfig
+from ._catalog import SQLCatalog, SQLTransaction
+from ._manager import SQLStorageManager
+from ._schema import POSTGRESQL_TYPES
 
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol

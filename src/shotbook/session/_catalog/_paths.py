@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from shotbook.types._paths import PureSequencePath, as_path
 
-from ._errors import (
+from .._errors import (
     PathExistsError,
     PathHasChildrenError,
     PathIsNotSequenceError,
@@ -17,15 +17,15 @@ from ._errors import (
     SequenceNotEditableError,
     StorageError,
 )
-from ._interfaces import PathLike
-from ._states import State
+from .._interfaces import PathLike
+from .._states import State
 
 if TYPE_CHECKING:
-    from ._catalog_session import CatalogSession
+    from ._session import CatalogSession
 
     pass
 
-from ._catalog_protocols import CatalogTransaction, utc_now
+from ._protocols import CatalogTransaction, utc_now
 
 ACTIVE_STATES = (State.PREPARING.value, State.RUNNING.value)
 

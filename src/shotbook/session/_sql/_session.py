@@ -1,7 +1,7 @@
 """The session of the SQL stores (SQLite, PostgreSQL): catalog and shots in one database.
 
-The session is the one of every backend (:mod:`._catalog_session`); the shots are rows of
-the same database (see :mod:`._sql_shots`), so :class:`SQLShotStorage` deletes them in the
+The session is the one of every backend (:mod:`.._catalog._session`); the shots are rows of
+the same database (see :mod:`._shots`), so :class:`SQLShotStorage` deletes them in the
 same transactions as the catalog rows, and a sequence's shots follow it when it moves.
 """
 
@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from shotbook.types._paths import PureSequencePath
 
-from ._catalog_paths import CatalogPathHierarchy
-from ._catalog_protocols import CatalogTransaction
-from ._catalog_sequences import CatalogSequenceCollection
-from ._catalog_session import CatalogDeviceConfigurations, CatalogSession
-from ._interfaces import ShotWriter
-from ._sequence import ShotContent
-from ._states import State
+from .._catalog._paths import CatalogPathHierarchy
+from .._catalog._protocols import CatalogTransaction
+from .._catalog._sequences import CatalogSequenceCollection
+from .._catalog._session import CatalogDeviceConfigurations, CatalogSession
+from .._interfaces import ShotWriter
+from .._sequence import ShotContent
+from .._states import State
 
 if TYPE_CHECKING:
     import polars
 
-    from ._sql_manager import SQLStorageManager
+    from ._manager import SQLStorageManager
 
 _SHOT_TABLES = ("shots", "shot_values", "shot_arrays", "shot_columns")
 

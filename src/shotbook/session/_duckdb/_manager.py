@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from shotbook.types._paths import PureSequencePath, as_path
 
-from ._config import DuckDBConfig
-from ._duckdb_catalog import DuckDBCatalog, utc_now, version_error
-from ._duckdb_session import DuckDBSession, remove_folder
-from ._errors import StorageError
+from .._config import DuckDBConfig
+from .._errors import StorageError
+from .._parquet._locator import ShotLocator
+from ._catalog import DuckDBCatalog, utc_now, version_error
 from ._migrations import migrate
 from ._schema import SCHEMA_VERSION, create_schema, detect_version
-from ._shot_locator import ShotLocator
+from ._session import DuckDBSession, remove_folder
 
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol
@@ -159,7 +159,7 @@ class DuckDBStorageManager:
         return self._shot_folder(uuid).is_dir()
 
     def _shot_store(self, uuid: str, *, create: bool = False) -> Any:
-        from ._parquet_shots import ParquetShotStore
+        from .._parquet._store import ParquetShotStore
 
         folder = self._shot_folder(uuid)
         if create:
@@ -172,7 +172,7 @@ class DuckDBStorageManager:
         )
 
     def _shot_not_found_type(self) -> type[Exception]:
-        from ._parquet_shots import ShotNotFoundError
+        from .._parquet._store import ShotNotFoundError
 
         return ShotNotFoundError
 

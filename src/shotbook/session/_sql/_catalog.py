@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._errors import StorageError, StoreLockedError, StoreVersionError
-from ._sql_schema import SQL_SCHEMA_VERSION, TABLES, ColumnTypes, schema_statements
+from .._errors import StorageError, StoreLockedError, StoreVersionError
+from ._schema import SQL_SCHEMA_VERSION, TABLES, ColumnTypes, schema_statements
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
-from ._duckdb_attach import attached
-from ._errors import StoreLockedError, StoreVersionError
+from .._errors import StoreLockedError, StoreVersionError
+from ._attach import attached
 from ._schema import SCHEMA_VERSION, create_schema, detect_version
 
 if TYPE_CHECKING:
-    from ._shot_locator import ShotLocator
+    from .._parquet._locator import ShotLocator
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ def lock_holder(error: BaseException) -> str:
 class Transaction:
     """An open catalog transaction: SQL with ``?`` placeholders, and actions run after commit.
 
-    The same small API as ``_sql_catalog.SQLTransaction`` (``execute``, ``one``, ``all``,
+    The same small API as ``_sql._catalog.SQLTransaction`` (``execute``, ``one``, ``all``,
     ``time``), so one session serves every backend.
     """
 
@@ -97,7 +97,7 @@ class Transaction:
     def touch(self, uuids: Iterable[str]) -> None:
         """Say that the transaction may change where these sequences are (or whether they are).
 
-        Their shot-folder markers are then moved around the commit (see ``_shot_locator``).
+        Their shot-folder markers are then moved around the commit (see ``_parquet._locator``).
         """
         self.touched.update(uuids)
 

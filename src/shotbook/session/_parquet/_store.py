@@ -3,7 +3,7 @@
 Layout of the folder (named by the sequence's UUID):
 
 - ``journal-0007.arrows``: shots appended by a writer since its last compaction (an Arrow IPC
-  stream, one record batch per shot, see ``_shot_journal``); earlier versions wrote
+  stream, one record batch per shot, see ``_journal``); earlier versions wrote
   ``shot-000042.parquet`` files instead, which are still read and compacted;
 - ``part-0003.parquet``: compacted shots (zstd scalars; arrays lz4 by default);
 - ``manifest.json``: the compacted files, the shots each holds, the column schema and files
@@ -25,13 +25,12 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import pyarrow as pa
 
-from ._parquet_columns import (
+from .._columns._codec import (
     FIXED_COLUMNS,
     SHOT_INDEX,
     ColumnInfo,
     DisplayUnit,
     ShotRecord,
-    ShotSchemaError,
     arrow_field,
     decode_array_columns,
     decode_arrow_array_column,
@@ -39,18 +38,19 @@ from ._parquet_columns import (
     resolve_columns,
     shot_record,
 )
-from ._parquet_manifest import (
+from .._errors import ShotExistsError, ShotSchemaError, ShotStoreError
+from ._journal import journal_shots, parse_journal_file
+from ._manifest import (
     MANIFEST_NAME,
     TEMP_PREFIX,
     Manifest,
-    ShotStoreError,
     parse_part_file,
     parse_shot_file,
     read_manifest,
     remove_quietly,
     write_manifest,
 )
-from ._parquet_read import (
+from ._read import (
     LiveFile,
     ShotFolderSnapshot,
     read_files,
@@ -60,15 +60,13 @@ from ._parquet_read import (
     snapshot_shot_folder,
     with_retries,
 )
-from ._parquet_writer import (
+from ._writer import (
     ParquetShotWriter,
-    ShotExistsError,
     check_array_compression,
     has_writer,
     register_writer,
     unregister_writer,
 )
-from ._shot_journal import journal_shots, parse_journal_file
 
 if TYPE_CHECKING:
     import polars as pl

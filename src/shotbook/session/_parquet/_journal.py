@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._parquet_manifest import fsync_directory, fsync_file
+from ._manifest import fsync_directory, fsync_file
 
 __all__ = [
     "JournalSegment",

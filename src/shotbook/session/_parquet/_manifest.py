@@ -3,7 +3,7 @@
 ``manifest.json`` lists the compacted files (``part-0003.parquet``) with the shot indices each
 covers, the column schema of the sequence, and files waiting to be deleted. It is replaced
 atomically (temporary file, optional fsync, ``os.replace``): a reader sees the old or the new
-manifest, never a mix. Journaled shots (``journal-0007-3fa2c1d0.arrows``, see ``_shot_journal``)
+manifest, never a mix. Journaled shots (``journal-0007-3fa2c1d0.arrows``, see ``_journal``)
 and per-shot files of earlier versions (``shot-000042.parquet``) whose index a part covers are
 ignored by readers and deleted by the writer or by a sweep.
 """
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
-from ._parquet_columns import ColumnInfo
+from .._columns._codec import ColumnInfo
+from .._errors import ShotStoreError
 
 MANIFEST_NAME: Final = "manifest.json"
 TEMP_PREFIX: Final = ".tmp-"
@@ -30,10 +31,6 @@ _SHOT_FILE: Final = re.compile(r"shot-(\d+)\.parquet")
 _PART_FILE: Final = re.compile(r"part-(\d+)\.parquet")
 # Windows refuses to replace or delete a file another process holds open: retry for this long.
 _REPLACE_PATIENCE_S: Final = 2.0
-
-
-class ShotStoreError(RuntimeError):
-    """The files of a sequence are not in a state the store can read (e.g. a bad manifest)."""
 
 
 def shot_file_name(index: int) -> str:

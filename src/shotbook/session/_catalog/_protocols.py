@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from shotbook.types._paths import PureSequencePath
 
-from ._interfaces import ShotWriter
-from ._sequence import ShotContent
-from ._states import State
+from .._interfaces import ShotWriter
+from .._sequence import ShotContent
+from .._states import State
 
 if TYPE_CHECKING:
     import polars
@@ -35,7 +35,7 @@ class TimeAdapter(Protocol):
 
 
 class CatalogTransaction(Protocol):
-    """An open catalog transaction (``_sql_catalog.SQLTransaction``, ``_duckdb_catalog``'s)."""
+    """An open catalog transaction (``_sql._catalog.SQLTransaction``, ``_duckdb._catalog``'s)."""
 
     @property
     def catalog(self) -> TimeAdapter:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 import numpy as np
 import pyarrow as pa
 
+from .._errors import ShotSchemaError
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -28,7 +30,6 @@ __all__ = [
     "ColumnKind",
     "DisplayUnit",
     "ShotRecord",
-    "ShotSchemaError",
     "arrow_field",
     "as_int64",
     "check_column_name",
@@ -74,25 +75,6 @@ class DisplayUnit(Protocol):
     def from_si(self, x: Any) -> Any:
         """Convert an SI magnitude into this unit."""
         ...
-
-
-class ShotSchemaError(ValueError):
-    """A shot's column differs in kind, dtype, shape or unit from earlier shots.
-
-    Nothing is stored when it is raised. Attributes: ``column``, ``expected``, ``got``,
-    ``shot_index``.
-    """
-
-    def __init__(self, column: str, expected: str, got: str, shot_index: int) -> None:
-        self.column = column
-        self.expected = expected
-        self.got = got
-        self.shot_index = shot_index
-        super().__init__(
-            f"shot {shot_index}: column {column!r} was {expected} in earlier shots but is {got} "
-            "now; a column keeps one kind, dtype, shape and unit in a sequence (store the new "
-            "value under another name, or fix the shot). The shot was not stored."
-        )
 
 
 @dataclass(frozen=True)

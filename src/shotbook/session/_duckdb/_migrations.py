@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._duckdb_catalog import utc_now
+from ._catalog import utc_now
 from ._schema import SCHEMA_V1, SCHEMA_VERSION
 
 V0_STATES = ("draft", "preparing", "running", "finished", "interrupted", "crashed")

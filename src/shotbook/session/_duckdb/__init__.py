@@ -1,0 +1,1 @@
+"""The default backend: a DuckDB catalog file beside the Parquet shot folders."""

@@ -1,0 +1,1 @@
+"""The SQL backends: SQLite (one file) and PostgreSQL (a server), catalog and shots alike."""
