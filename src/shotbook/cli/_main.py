@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from shotbook import __version__
+from shotbook._version import __version__
 
 
 def _show_scan(args: argparse.Namespace) -> int:

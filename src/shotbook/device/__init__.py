@@ -27,10 +27,13 @@ from ._protocols import (
     DeviceTimeoutError,
     Sequencer,
     SequencerTimeoutError,
+    ServedDevice,
     ShotData,
+    ShotServer,
     remote,
     remote_methods_of,
 )
+from ._registration import register_device_class
 
 __all__ = [
     "Camera",
@@ -42,12 +45,15 @@ __all__ = [
     "DeviceTimeoutError",
     "Sequencer",
     "SequencerTimeoutError",
+    "ServedDevice",
     "ShotData",
     "ShotRunner",
+    "ShotServer",
     "WireCodec",
     "device_spec",
     "device_specs",
     "open_devices",
+    "register_device_class",
     "remote",
     "remote_methods_of",
 ]

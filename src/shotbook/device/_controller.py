@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from ._protocols import DeviceError, DeviceTimeoutError
+from ._protocols import DeviceError, DeviceTimeoutError, ServedDevice, ShotServer
 
 
 def _program(device: Any, parameters: Mapping[str, Any]) -> None:
@@ -81,13 +81,9 @@ def _is_inline(device: Any) -> bool:
     return getattr(type(device), INLINE_ATTRIBUTE, False) is True
 
 
-def _server_of(device: Any) -> Any:
-    """The connection of a device on a device server that runs whole shots, else None."""
-    from .remote._client import RemoteDevice  # here: the remote package imports this one
-
-    if isinstance(device, RemoteDevice):
-        return device.connection
-    return None
+def _server_of(device: object) -> ShotServer | None:
+    """The server of a device on a device server that runs whole shots, else None."""
+    return device.shot_server if isinstance(device, ServedDevice) else None
 
 
 class ShotRunner:

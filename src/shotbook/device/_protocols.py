@@ -255,3 +255,63 @@ class DataSource(Device, Protocol):
 
 ShotData = Mapping[str, Any]
 """What a shot produces: values by ``"device.label"`` (e.g. ``"camera.cloud"``)."""
+
+
+class ShotServer(Protocol):
+    """A device server that runs a shot of its own devices in few requests.
+
+    The :class:`~shotbook.device.ShotRunner` talks to it instead of calling each device
+    (a :class:`~shotbook.device.remote.DeviceServerConnection` is one). ``names`` map the
+    runner's device names to the server's.
+    """
+
+    server_name: str
+
+    def run_shot(
+        self,
+        names: Mapping[str, str],
+        device_parameters: Mapping[str, Mapping[str, Any]],
+        start_order: list[str],
+        cameras: list[str],
+        timeout: float,
+    ) -> dict[str, Any]:
+        """Program, arm, start, collect and wait, all on the server: the shot's data."""
+        ...
+
+    def prepare_shot(
+        self,
+        names: Mapping[str, str],
+        device_parameters: Mapping[str, Mapping[str, Any]],
+        start_order: list[str],
+        timeout: float,
+    ) -> None:
+        """Program the devices and arm the cameras of a shot split between servers."""
+        ...
+
+    def start_shot(self, names: Mapping[str, str], start: list[str], timeout: float) -> None:
+        """Start these prepared sequencers, in this order."""
+        ...
+
+    def collect_shot(self, names: Mapping[str, str], timeout: float) -> dict[str, Any]:
+        """The prepared shot's data, once its sequencers have finished."""
+        ...
+
+    def abort_shot(self) -> None:
+        """Drop a prepared shot."""
+        ...
+
+
+@runtime_checkable
+class ServedDevice(Protocol):
+    """A device that lives on a :class:`ShotServer` (a ``RemoteDevice``).
+
+    >>> class Local:
+    ...     name = "lamp"
+    >>> isinstance(Local(), ServedDevice)
+    False
+    """
+
+    @property
+    def shot_server(self) -> ShotServer:
+        """The server that holds the device and can run whole shots of it."""
+        ...

@@ -12,6 +12,7 @@ Example::
     run_device_server(InsecureRPCConfiguration(host="0.0.0.0", port=5560), registry, "lab-pc-2")
 """
 
+from .._registration import register_device_class
 from ._client import DeviceServerConnection, RemoteDevice
 from ._config import (
     ClientRPCConfiguration,
@@ -27,7 +28,6 @@ from ._server import (
     DeviceServer,
     DeviceServerBusyError,
     DeviceServerError,
-    register_device_class,
     run_device_server,
 )
 

@@ -418,6 +418,11 @@ class RemoteDevice:
         self._open = False
 
     @property
+    def shot_server(self) -> DeviceServerConnection:
+        """The connection to the server holding this device (it runs whole shots)."""
+        return self.connection
+
+    @property
     def remote_methods(self) -> frozenset[str]:
         """The remote methods and properties of the device (known once entered)."""
         return self._methods | self._properties

@@ -29,7 +29,7 @@ from shotbook.compile import (
 from shotbook.registry import TypeRegistry
 from shotbook.types import Dimension, Expression, ExpressionError
 
-from ..remote._server import register_device_class
+from .._registration import register_device_class
 from ._camera import CLOUD_PARAMETERS, SimulatedCamera
 from ._sequencer import SimulatedSequencer
 

@@ -316,7 +316,7 @@ class CatalogSequenceCollection:
         Two processes preparing the same sequence at once: one wins, the other gets
         :class:`InvalidStateTransitionError`.
         """
-        from shotbook import __version__
+        from shotbook._version import __version__
 
         path = as_path(path)
         globals_text = self._dumps(global_parameters)
