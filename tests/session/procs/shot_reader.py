@@ -1,9 +1,11 @@
 """A reader process for the concurrency test: reads a running sequence every 100 ms.
 
-Usage: python shot_reader.py FOLDER ACK_LOG STOP_FILE
+Usage: python shot_reader.py FOLDER ACK_LOG STOP_FILE COUNT_FILE
 
 Before each read it takes the indices the writer has acknowledged (ACK_LOG); the read must
-hold each of them exactly once. Prints one JSON line: reads, max call duration, problems.
+hold each of them exactly once. After each read it writes the number of reads so far to
+COUNT_FILE (so that the writer can go on until the reader has really read during the run,
+however loaded the machine). Prints one JSON line: reads, max call duration, problems.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def acknowledged(log: Path) -> set[int]:
 
 def main() -> None:
     folder, log, stop = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    count = Path(sys.argv[4])
     store = ParquetShotStore(folder)
     reads = 0
     longest = 0.0
@@ -64,6 +67,9 @@ def main() -> None:
             if record.index != max(acked):
                 problems.append(f"read_shot({max(acked)}) gave shot {record.index}")
         reads += 1
+        partial = count.with_suffix(".tmp")
+        partial.write_text(str(reads))
+        partial.replace(count)
         if last:
             break
         time.sleep(0.1)
