@@ -33,6 +33,7 @@ from typing import Any
 
 from shotbook.compile import SequenceCompiler
 from shotbook.device import ShotRunner, open_devices
+from shotbook.session import StorageManager
 from shotbook.types import ShotParameters
 
 from ._analysis import ShotAnalyses
@@ -125,7 +126,7 @@ class SequenceRunner:
 
     def __init__(
         self,
-        storage_manager: Any,
+        storage_manager: StorageManager,
         snapshot: SequenceSnapshot,
         dependencies: RunDependencies,
         *,
