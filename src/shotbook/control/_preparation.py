@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from shotbook.compile import CompilerFactory, SequenceCompiler, check_sequence
 from shotbook.device import DeviceSpec, device_spec
 from shotbook.registry import TypeRegistry
+from shotbook.session import ExperimentSession
 from shotbook.types import ParameterNamespace, PureSequencePath, StepsConfiguration, TimeLanes
 
 from ._errors import SequenceFailedError
@@ -57,7 +58,9 @@ class SequenceSnapshot:
     device_specs: dict[str, DeviceSpec]
 
 
-def read_sequence(session: Any, path: PureSequencePath) -> tuple[Any, ...]:
+def read_sequence(
+    session: ExperimentSession, path: PureSequencePath
+) -> tuple[StepsConfiguration, TimeLanes, ParameterNamespace, dict[str, Any]]:
     """The scan, time lanes, globals and device configurations to run ``path`` with."""
     sequences = session.sequences
     iteration = sequences.get_iteration(path)
