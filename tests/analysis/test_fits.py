@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from shotbook.analysis._fits import (
+from shotbook.analysis import (
     BOLTZMANN_CONSTANT,
     RB87_MASS,
     FitError,

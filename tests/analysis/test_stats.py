@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from shotbook.analysis._stats import mean_sem_by
+from shotbook.analysis import mean_sem_by
 
 
 def test_hand_computed_means_and_sems() -> None:

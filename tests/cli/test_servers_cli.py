@@ -110,6 +110,26 @@ def test_server_commands_start_and_stop_on_interrupt(
     assert (lab / "logs" / "device_server.log").exists()
 
 
+def test_a_device_server_registered_for_clients_is_not_served_unencrypted(lab: Path) -> None:
+    (lab / "my_lab_secure.py").write_text(
+        LAB
+        + textwrap.dedent(
+            """
+            from shotbook.device.remote import SecureRPCClientConfiguration
+
+            experiment.register_device_server(
+                "rack", SecureRPCClientConfiguration("rack-pc", 5560, "rack.pub", "lab.key")
+            )
+            """
+        )
+    )
+    with pytest.raises(
+        TypeError, match=r"'rack' is registered with a SecureRPCClientConfiguration"
+    ):
+        main(["device-server", "my_lab_secure:experiment", "--name", "rack"])
+    assert not (lab / "logs").exists()  # refused before any server started
+
+
 SERVER_LAB = textwrap.dedent(
     """
     from shotbook.cli._demo import build_demo_experiment

@@ -13,7 +13,7 @@ from shotbook.device import CameraTimeoutError
 from shotbook.device.remote import register_device_class
 from shotbook.device.sim import SimulatedCamera, SimulatedSequencer, register_sim_types
 from shotbook.registry import Serializer, TypeRegistry, default_registry
-from shotbook.session._config import DuckDBConfig
+from shotbook.session import DuckDBConfig
 from shotbook.types import (
     AnalogTimeLane,
     CameraTimeLane,

@@ -33,7 +33,7 @@ from shotbook.control import (
     pid_alive,
 )
 from shotbook.control._owners import owner_gone_reason
-from shotbook.session._interfaces import RunOwner
+from shotbook.session import RunOwner
 from shotbook.types import ShotParameters, parse_unit
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -444,7 +444,7 @@ def test_only_sequences_whose_owner_is_gone_are_marked_crashed(
     import time
 
     from shotbook.control import LocalExperimentManagerConfiguration
-    from shotbook.session._interfaces import RunOwner
+    from shotbook.session import RunOwner
 
     from .lab import lab_globals
 

@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from shotbook.control import RunSummary
-from shotbook.control._manager import wait_with_progress
+from shotbook.control import RunSummary, wait_with_progress
 
 
 class _Manager:

@@ -10,17 +10,43 @@
 Importing this package imports polars and numpy (DuckDB only when :func:`sql` runs).
 """
 
-from ._arrays import ROI, crop, roi_sum, stack_arrays
-from ._fits import FitError, GaussianFit, TemperatureFit, fit_gaussian_2d, fit_temperature
-from ._group_stats import group_stats
+# Loading shots into polars: one row per shot, across any number of sequences.
 from ._loading import FIXED_COLUMNS, read_shots, scan_shots
 from ._selection import NoSequenceMatchError, SequenceSelection, matches_pattern
+
+# isort: split
+# SQL over every shot of the store (DuckDB, in memory).
 from ._sql import VIEWS, SQLError, sql
-from ._stats import mean_sem_by
+
+# isort: split
+# Units of the loaded columns.
 from ._units import UnitMismatchError, to_arrow_with_units, units
 
+# isort: split
+# Images and other array columns: stack, crop, sum over a region.
+from ._arrays import ROI, crop, roi_sum, stack_arrays
+
+# isort: split
+# Statistics by parameter value: mean and standard error per group.
+from ._group_stats import group_stats
+from ._stats import mean_sem_by
+
+# isort: split
+# Fits: 2-D Gaussian clouds, and temperatures from time of flight.
+from ._fits import (
+    BOLTZMANN_CONSTANT,
+    RB87_MASS,
+    FitError,
+    GaussianFit,
+    TemperatureFit,
+    fit_gaussian_2d,
+    fit_temperature,
+)
+
 __all__ = [
+    "BOLTZMANN_CONSTANT",
     "FIXED_COLUMNS",
+    "RB87_MASS",
     "ROI",
     "VIEWS",
     "FitError",

@@ -35,13 +35,15 @@ only these views; it is closed after the query.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from ._loading import FIXED_COLUMNS, load
 
 if TYPE_CHECKING:
+    import duckdb
+
     from shotbook.session import StorageManager
 
 __all__ = ["VIEWS", "SQLError", "sql"]
@@ -49,7 +51,7 @@ __all__ = ["VIEWS", "SQLError", "sql"]
 VIEWS = ("shots", "sequences", "parameters")
 """The views :func:`sql` offers."""
 
-_SEQUENCES_SCHEMA: dict[str, Any] = {
+_SEQUENCES_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "path": pl.String,
     "state": pl.String,
     "shots": pl.Int64,
@@ -61,7 +63,7 @@ _SEQUENCES_SCHEMA: dict[str, Any] = {
     "host": pl.String,
     "notes": pl.String,
 }
-_PARAMETERS_SCHEMA: dict[str, Any] = {
+_PARAMETERS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "sequence": pl.String,
     "shot_index": pl.Int64,
     "name": pl.String,
@@ -74,7 +76,7 @@ class SQLError(ValueError):
     """DuckDB refused the query; the message adds what the views hold and how to quote."""
 
 
-def _named_views(connection: Any, query: str) -> set[str]:
+def _named_views(connection: duckdb.DuckDBPyConnection, query: str) -> set[str]:
     """The views the query reads (DuckDB parses it; names are case-insensitive)."""
     named = {name.lower() for name in connection.get_table_names(query)}
     return named & set(VIEWS)

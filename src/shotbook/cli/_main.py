@@ -42,13 +42,23 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _device_server(args: argparse.Namespace) -> int:
-    from shotbook.device.remote import InsecureRPCConfiguration
+    from shotbook.device.remote import InsecureRPCConfiguration, RPCConfiguration
     from shotbook.extension import load_experiment
 
     experiment = load_experiment(args.experiment)
-    config = experiment.device_servers.get(args.name)
-    if config is None or args.port is not None:
+    registered = experiment.device_servers.get(args.name)
+    config: RPCConfiguration
+    if registered is None or args.port is not None:
         config = InsecureRPCConfiguration(args.host, args.port or 0)
+    elif isinstance(registered, InsecureRPCConfiguration):
+        config = registered
+    else:
+        raise TypeError(
+            f"device server {args.name!r} is registered with a {type(registered).__name__}, "
+            "which tells clients how to reach it; serve it from a script with "
+            "experiment.serve_devices(SecureRPCConfiguration(...)), or give --port to serve "
+            "it without encryption"
+        )
     experiment.serve_devices(config, args.name)
     return 0
 

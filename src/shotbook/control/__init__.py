@@ -25,14 +25,33 @@ Example::
     summary = manager.run_sequence("/scans/time of flight")
 """
 
-from ._analysis import AnalysisFunction, AnalysisResults, ShotAnalyses
+# Experiment managers: what runs sequences, in this process or through an experiment server.
 from ._config import (
     LocalExperimentManagerConfiguration,
     RemoteExperimentManagerConfiguration,
     register_control_types,
 )
-from ._errors import ControlError, ManagerBusyError, ManagerClosedError, SequenceFailedError
-from ._event_bus import EventStream, Subscription
+from ._manager import ExperimentManager, LocalExperimentManager, wait_with_progress
+from ._remote import RemoteExperimentManager
+
+# isort: split
+# The experiment server: a manager served over ZeroMQ to notebooks on other computers.
+from ._server import ExperimentServer, serve_experiment
+
+# isort: split
+# What a run does besides running shots: retries and per-shot analyses.
+from ._analysis import AnalysisFunction, AnalysisResults, ShotAnalyses
+from ._retry import ShotRetryConfig
+
+# isort: split
+# How a run goes: its progress, its summary and the problems met on the way.
+from ._problems import ShotProblems
+from ._progress import TextProgress
+from ._status import RunProgress, RunSummary
+
+# isort: split
+# Events: small records published while sequences run, and ways to receive them.
+from ._event_bus import EventCallback, EventStream, Subscription
 from ._events import (
     AnalysisFailed,
     ManagerEvent,
@@ -42,16 +61,16 @@ from ._events import (
     ShotStored,
     event_from_dict,
 )
-from ._manager import ExperimentManager, LocalExperimentManager
-from ._owners import mark_abandoned_sequences, pid_alive
+
+# isort: split
+# Errors: one root (ControlError) for the managers' own, and an unreachable device server.
+from ._errors import ControlError, ManagerBusyError, ManagerClosedError, SequenceFailedError
 from ._preparation import DeviceServerUnreachableError, ping_device_server
-from ._problems import ShotProblems
-from ._progress import TextProgress
-from ._remote import RemoteExperimentManager
-from ._retry import ShotRetryConfig
+
+# isort: split
+# Building blocks for managers of one's own: the runner, abandoned runs, the watchdog.
+from ._owners import mark_abandoned_sequences, pid_alive
 from ._runner import ATTEMPTS_COLUMN, SequenceRunner
-from ._server import ExperimentServer, serve_experiment
-from ._status import RunProgress, RunSummary
 from ._watchdog import ENVIRONMENT_VARIABLE as WATCHDOG_ENVIRONMENT_VARIABLE
 from ._watchdog import Watchdog
 
@@ -63,6 +82,7 @@ __all__ = [
     "AnalysisResults",
     "ControlError",
     "DeviceServerUnreachableError",
+    "EventCallback",
     "EventStream",
     "ExperimentManager",
     "ExperimentServer",
@@ -93,4 +113,5 @@ __all__ = [
     "ping_device_server",
     "register_control_types",
     "serve_experiment",
+    "wait_with_progress",
 ]

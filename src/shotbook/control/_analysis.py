@@ -79,7 +79,7 @@ class ShotAnalyses:
         """The analyses' names."""
         return list(self._analyses)
 
-    def run(self, data: Mapping[str, Any], parameters: Any) -> AnalysisResults:
+    def run(self, data: Mapping[str, object], parameters: Mapping[str, object]) -> AnalysisResults:
         """Run every analysis on one shot; never raises for an analysis' own error."""
         results = AnalysisResults()
         for name, function in self._analyses.items():

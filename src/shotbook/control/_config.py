@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+
+from shotbook.registry import TypeRegistry
 
 
 def _positive(value: float, what: str) -> float:
@@ -107,7 +108,7 @@ class RemoteExperimentManagerConfiguration:
         return self.server_public_key is not None
 
 
-def register_control_types(registry: Any) -> None:
+def register_control_types(registry: TypeRegistry) -> None:
     """Register the manager configurations in a ``TypeRegistry`` (so an experiment stores them).
 
     >>> from shotbook.registry import Serializer, default_registry

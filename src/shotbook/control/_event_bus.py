@@ -16,7 +16,8 @@ from ._events import ManagerEvent
 
 _log = logging.getLogger("shotbook.control")
 
-EventCallback = Callable[[ManagerEvent], Any]
+EventCallback = Callable[[ManagerEvent], object]
+"""What ``subscribe`` calls with each event (from the events thread); its result is ignored."""
 
 
 class Subscription:

@@ -13,12 +13,12 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
 from shotbook.compile import CompilerFactory
 from shotbook.registry import TypeRegistry
 from shotbook.rpc import StopSignals
-from shotbook.session import RunOwner, State
+from shotbook.session import RunOwner, State, StorageManager
 from shotbook.types import PureSequencePath, as_path
 
 from ._analysis import AnalysisFunction, ShotAnalyses
@@ -32,6 +32,9 @@ from ._progress import make_progress
 from ._retry import ShotRetryConfig
 from ._runner import SequenceRunner
 from ._status import RunProgress, RunSummary
+
+if TYPE_CHECKING:
+    from shotbook.device.remote import ClientRPCConfiguration
 
 _log = logging.getLogger("shotbook.control")
 
@@ -206,10 +209,10 @@ class LocalExperimentManager:
 
     def __init__(
         self,
-        storage_manager: Any,
+        storage_manager: StorageManager,
         registry: TypeRegistry,
         *,
-        device_servers: Mapping[str, Any] | None = None,
+        device_servers: Mapping[str, ClientRPCConfiguration] | None = None,
         shot_retry_config: ShotRetryConfig | None = None,
         analyses: Mapping[str, AnalysisFunction] | None = None,
         configuration: LocalExperimentManagerConfiguration | None = None,

@@ -15,7 +15,8 @@ import socket
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+
+from shotbook.session import RunOwner, StorageManager
 
 _log = logging.getLogger("shotbook.control")
 
@@ -79,7 +80,10 @@ def _pid_alive_windows(pid: int) -> bool:  # pragma: no cover - Windows only
 
 
 def owner_gone_reason(
-    owner: Any, last_heartbeat: datetime | None, stale_after: float, now: datetime | None = None
+    owner: RunOwner | None,
+    last_heartbeat: datetime | None,
+    stale_after: float,
+    now: datetime | None = None,
 ) -> str | None:
     """Why the owner of a running sequence is gone, or ``None`` if it may still be running."""
     now = now or datetime.now(UTC)
@@ -97,7 +101,7 @@ def owner_gone_reason(
 
 
 def mark_abandoned_sequences(
-    storage_manager: Any, stale_after: float, keep: Iterable[str] = ()
+    storage_manager: StorageManager, stale_after: float, keep: Iterable[str] = ()
 ) -> list[str]:
     """Mark CRASHED the running sequences whose owner is gone; return their paths.
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shotbook.compile import CompilerFactory, SequenceCompiler, check_sequence
 from shotbook.device import DeviceSpec, device_spec
 from shotbook.registry import TypeRegistry
+from shotbook.session import ExperimentSession
 from shotbook.types import ParameterNamespace, PureSequencePath, StepsConfiguration, TimeLanes
 
 from ._errors import SequenceFailedError
+
+if TYPE_CHECKING:
+    from shotbook.device.remote import ClientRPCConfiguration
 
 _log = logging.getLogger("shotbook.control")
 
@@ -36,7 +40,7 @@ class RunDependencies:
     """
 
     registry: TypeRegistry
-    device_servers: Mapping[str, Any]
+    device_servers: Mapping[str, ClientRPCConfiguration]
     compilers: Mapping[type, CompilerFactory]
     device_classes: Mapping[type, str]
 
@@ -54,7 +58,9 @@ class SequenceSnapshot:
     device_specs: dict[str, DeviceSpec]
 
 
-def read_sequence(session: Any, path: PureSequencePath) -> tuple[Any, ...]:
+def read_sequence(
+    session: ExperimentSession, path: PureSequencePath
+) -> tuple[StepsConfiguration, TimeLanes, ParameterNamespace, dict[str, Any]]:
     """The scan, time lanes, globals and device configurations to run ``path`` with."""
     sequences = session.sequences
     iteration = sequences.get_iteration(path)
@@ -149,7 +155,7 @@ class DeviceServerUnreachableError(ConnectionError):
     """A device server did not answer a ping before a run."""
 
 
-def ping_device_server(name: str, config: Any, timeout: float) -> float:
+def ping_device_server(name: str, config: ClientRPCConfiguration, timeout: float) -> float:
     """Ping device server ``name``; return the round trip in seconds.
 
     Raises :class:`DeviceServerUnreachableError` saying which server, where, and what to do.

@@ -33,6 +33,7 @@ from typing import Any
 
 from shotbook.compile import SequenceCompiler
 from shotbook.device import ShotRunner, open_devices
+from shotbook.session import ShotWriter, StorageManager
 from shotbook.types import ShotParameters
 
 from ._analysis import ShotAnalyses
@@ -125,7 +126,7 @@ class SequenceRunner:
 
     def __init__(
         self,
-        storage_manager: Any,
+        storage_manager: StorageManager,
         snapshot: SequenceSnapshot,
         dependencies: RunDependencies,
         *,
@@ -580,7 +581,7 @@ class _StorageThread:
     """The shots' way to the store, off the runner's thread: one thread runs the per-shot
     analyses, another writes each shot (so that neither holds the next shot up)."""
 
-    def __init__(self, runner: SequenceRunner, writer: Any) -> None:
+    def __init__(self, runner: SequenceRunner, writer: ShotWriter) -> None:
         self._runner = runner
         self._writer = writer
         size = runner.configuration.storage_queue_size

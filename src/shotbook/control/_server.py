@@ -14,12 +14,17 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shotbook.rpc import EventPublisher, RPCServer, StopSignals
 
 from ._errors import ManagerBusyError, ManagerClosedError, SequenceFailedError
 from ._events import ManagerEvent
+
+if TYPE_CHECKING:
+    from shotbook.device.remote import RPCConfiguration
+
+    from ._manager import ExperimentManager
 
 _log = logging.getLogger("shotbook.control.server")
 
@@ -46,7 +51,7 @@ def rotating_log_handler(log_dir: str | os.PathLike[str], name: str) -> logging.
     return handler
 
 
-def _bind_options(rpc_config: Any) -> tuple[str, int, dict[str, Any]]:
+def _bind_options(rpc_config: RPCConfiguration) -> tuple[str, int, dict[str, Any]]:
     host = getattr(rpc_config, "host", "127.0.0.1")
     port = getattr(rpc_config, "port", 0)
     security: dict[str, Any] = {}
@@ -80,8 +85,8 @@ class ExperimentServer:
 
     def __init__(
         self,
-        manager: Any,
-        rpc_config: Any,
+        manager: ExperimentManager,
+        rpc_config: RPCConfiguration,
         *,
         name: str = "experiment-server",
         events_port: int = 0,
@@ -216,13 +221,13 @@ class ExperimentServer:
 
 
 def serve_experiment(
-    manager: Any,
-    config: Any,
+    manager: ExperimentManager,
+    config: RPCConfiguration,
     name: str = "experiment-server",
     *,
     events_port: int = 0,
     log_dir: str | os.PathLike[str] | None = "logs",
-    ready: Callable[[ExperimentServer], Any] | None = None,
+    ready: Callable[[ExperimentServer], object] | None = None,
     stop: threading.Event | None = None,
 ) -> None:
     """Serve ``manager`` until SIGINT / SIGTERM (or ``stop`` is set); blocking.

@@ -4,6 +4,11 @@
 >>> experiment = Experiment()
 """
 
+# The facade a lab configures once: storage, extensions, servers, the manager, the panel.
+from ._experiment import Experiment, ExperimentConfigurationError, ShotAnalysis
+
+# isort: split
+# Extension records: what a lab registers to add kinds of devices and time lanes.
 from shotbook.registry import DeviceExtension, TimeLaneExtension
 
 from ._default_extensions import (
@@ -11,7 +16,9 @@ from ._default_extensions import (
     camera_time_lane_extension,
     digital_time_lane_extension,
 )
-from ._experiment import Experiment, ExperimentConfigurationError, ShotAnalysis
+
+# isort: split
+# Loading a lab's experiment from its script (``module:variable``), as servers and the panel do.
 from ._loading import ExperimentNotFoundError, load_experiment
 
 __all__ = [

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeAlias, TypeVar
 
 from shotbook.registry import (
     DeviceExtension,
@@ -22,7 +22,36 @@ from shotbook.registry import (
 from ._default_extensions import DEFAULT_TIME_LANE_EXTENSIONS
 
 if TYPE_CHECKING:
-    from shotbook.session._interfaces import ExperimentSession, StorageManager
+    # Types only: importing these layers here at run time would make the facade heavy.
+    import polars as pl
+
+    from shotbook.analysis import SequenceSelection
+    from shotbook.compile import CompilerFactory
+    from shotbook.control import (
+        ExperimentManager,
+        ExperimentServer,
+        LocalExperimentManager,
+        LocalExperimentManagerConfiguration,
+        RemoteExperimentManagerConfiguration,
+        ShotRetryConfig,
+    )
+    from shotbook.device.remote import ClientRPCConfiguration, RPCConfiguration
+    from shotbook.session import (
+        DuckDBConfig,
+        ExperimentSession,
+        PostgreSQLConfig,
+        SQLiteConfig,
+        StorageManager,
+    )
+    from shotbook.ui import ExperimentView
+
+    StorageConfig: TypeAlias = DuckDBConfig | SQLiteConfig | PostgreSQLConfig
+    """Where an experiment keeps its data: one configuration per storage backend."""
+
+    ManagerLocation: TypeAlias = (
+        LocalExperimentManagerConfiguration | RemoteExperimentManagerConfiguration
+    )
+    """Where an experiment's sequences run: in this process or through an experiment server."""
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +69,7 @@ def _in_notebook() -> bool:
     return ip is not None and getattr(ip, "kernel", None) is not None
 
 
-def _reference_of(experiment: Any) -> str:
+def _reference_of(experiment: Experiment) -> str:
     """``module:variable`` of the global holding ``experiment`` in ``__main__``."""
     main = sys.modules["__main__"]
     for name, value in vars(main).items():
@@ -80,17 +109,17 @@ class Experiment:
     >>> experiment.setup_default_extensions()
     """
 
-    def __init__(self, storage_config: Any | None = None) -> None:
-        self._storage_config: Any | None = storage_config
+    def __init__(self, storage_config: StorageConfig | None = None) -> None:
+        self._storage_config: StorageConfig | None = storage_config
         self._storage_manager: StorageManager | None = None
         self._device_extensions: dict[str, DeviceExtension] = {}
         self._time_lane_extensions: dict[str, TimeLaneExtension] = {}
-        self._device_servers: dict[str, Any] = {}
-        self._shot_retry_config: Any | None = None
-        self._manager_location: Any | None = None
-        self._local_manager: Any | None = None
+        self._device_servers: dict[str, ClientRPCConfiguration] = {}
+        self._shot_retry_config: ShotRetryConfig | None = None
+        self._manager_location: ManagerLocation | None = None
+        self._local_manager: LocalExperimentManager | None = None
         self._shot_analyses: dict[str, ShotAnalysis] = {}
-        self._view: Any | None = None
+        self._view: ExperimentView | None = None
         self._registry: TypeRegistry | None = None
 
     # --- configuration ------------------------------------------------------------------------
@@ -101,7 +130,7 @@ class Experiment:
         for device_extension in _default_device_extensions():
             self.register_device_extension(device_extension)
 
-    def configure_storage(self, storage_config: Any) -> None:
+    def configure_storage(self, storage_config: StorageConfig) -> None:
         """Use this storage (``DuckDBConfig``, ``SQLiteConfig`` or ``PostgreSQLConfig``).
 
         Calling it again replaces the previous configuration.
@@ -111,11 +140,11 @@ class Experiment:
             self._storage_manager.close()
         self._storage_manager = None
 
-    def configure_shot_retry(self, shot_retry_config: Any | None) -> None:
+    def configure_shot_retry(self, shot_retry_config: ShotRetryConfig | None) -> None:
         """Retry shots that fail with the given exceptions (a ``ShotRetryConfig``), or never."""
         self._shot_retry_config = shot_retry_config
 
-    def configure_experiment_manager(self, location: Any) -> None:
+    def configure_experiment_manager(self, location: ManagerLocation) -> None:
         """Run sequences in this process (``LocalExperimentManagerConfiguration``) or
         through an experiment server (``RemoteExperimentManagerConfiguration``)."""
         self._manager_location = location
@@ -136,9 +165,10 @@ class Experiment:
         self._time_lane_extensions[time_lane_extension.label] = time_lane_extension
         self._extensions_changed()
 
-    def register_device_server(self, name: str, config: Any) -> None:
-        """Name a device server (an ``InsecureRPCConfiguration`` or ``SecureRPCConfiguration``)
-        that device configurations can refer to with ``device_server=name``."""
+    def register_device_server(self, name: str, config: ClientRPCConfiguration) -> None:
+        """Name a device server that device configurations can refer to with
+        ``device_server=name``: how the experiment manager reaches it, an
+        ``InsecureRPCConfiguration`` or a ``SecureRPCClientConfiguration``."""
         if not name or not isinstance(name, str):
             raise ValueError(f"a device server needs a non-empty name, got {name!r}")
         self._device_servers[name] = config
@@ -164,7 +194,7 @@ class Experiment:
         return dict(self._time_lane_extensions)
 
     @property
-    def device_servers(self) -> Mapping[str, Any]:
+    def device_servers(self) -> Mapping[str, ClientRPCConfiguration]:
         """The registered device servers, by name."""
         return dict(self._device_servers)
 
@@ -174,12 +204,13 @@ class Experiment:
         return dict(self._shot_analyses)
 
     @property
-    def experiment_manager_location(self) -> Any:
-        """Where sequences run: the configuration given to ``configure_experiment_manager``."""
+    def experiment_manager_location(self) -> ManagerLocation | None:
+        """Where sequences run: the configuration given to ``configure_experiment_manager``
+        (``None`` before: in this process, with the default tuning)."""
         return self._manager_location
 
     @property
-    def shot_retry_config(self) -> Any | None:
+    def shot_retry_config(self) -> ShotRetryConfig | None:
         """The shot retry policy, if any."""
         return self._shot_retry_config
 
@@ -208,8 +239,8 @@ class Experiment:
     # --- running sequences --------------------------------------------------------------------
     def _compilers_and_device_classes(
         self, registry: TypeRegistry
-    ) -> tuple[dict[type, Any], dict[type, str]]:
-        compilers: dict[type, Any] = {}
+    ) -> tuple[dict[type, CompilerFactory], dict[type, str]]:
+        compilers: dict[type, CompilerFactory] = {}
         device_classes: dict[type, str] = {}
         for extension in self._device_extensions.values():
             if extension.compiler_type is not None:
@@ -220,7 +251,7 @@ class Experiment:
                 )
         return compilers, device_classes
 
-    def get_local_experiment_manager(self) -> Any:
+    def get_local_experiment_manager(self) -> LocalExperimentManager:
         """The experiment manager of this process (created on the first call, then reused).
 
         It runs sequences on its own thread, with this experiment's storage, devices,
@@ -250,7 +281,7 @@ class Experiment:
             )
         return self._local_manager
 
-    def connect_to_experiment_manager(self) -> Any:
+    def connect_to_experiment_manager(self) -> ExperimentManager:
         """The configured experiment manager: this process's, or a connection to the
         experiment server named by ``configure_experiment_manager``."""
         from shotbook.control import RemoteExperimentManager, RemoteExperimentManagerConfiguration
@@ -260,7 +291,7 @@ class Experiment:
         return self.get_local_experiment_manager()
 
     def launch_experiment_server(
-        self, config: Any | None = None, name: str = "experiment-server"
+        self, config: RPCConfiguration | None = None, name: str = "experiment-server"
     ) -> None:
         """Serve this experiment's manager to notebooks on other processes or computers; blocks.
 
@@ -283,14 +314,14 @@ class Experiment:
             config = InsecureRPCConfiguration(location.host, location.port)
         manager = self.get_local_experiment_manager()
 
-        def announce(server: Any) -> None:
+        def announce(server: ExperimentServer) -> None:
             print(f"shotbook: experiment server {name!r} listening on {server.address}", flush=True)
 
         serve_experiment(manager, config, name, ready=announce)
 
     @staticmethod
     def launch_device_server(
-        config: Any, name: str = "device_server", experiment: Any = None
+        config: RPCConfiguration, name: str = "device_server", experiment: Experiment | None = None
     ) -> None:
         """Serve devices to experiment managers on other computers; blocks until Ctrl-C.
 
@@ -305,12 +336,12 @@ class Experiment:
             experiment.setup_default_extensions()
         run_device_server(config, experiment._current_registry(), name)
 
-    def serve_devices(self, config: Any, name: str = "device_server") -> None:
+    def serve_devices(self, config: RPCConfiguration, name: str = "device_server") -> None:
         """Like :meth:`launch_device_server`, with this experiment's device extensions."""
         Experiment.launch_device_server(config, name, experiment=self)
 
     # --- the panel ----------------------------------------------------------------------------
-    def panel(self) -> Any:
+    def panel(self) -> ExperimentView:
         """The in-notebook Condetrol (created once): browse, edit, launch and watch sequences."""
         if self._view is None:
             from shotbook.ui import ExperimentView
@@ -324,7 +355,7 @@ class Experiment:
 
     def launch_condetrol(
         self, reference: str | None = None, *, mode: str = "lab", port: int | None = None
-    ) -> Any:
+    ) -> None:
         """Show the panel: in a notebook, below the cell; elsewhere, in a local JupyterLab
         (or Voila, ``mode="voila"``) page on 127.0.0.1 whose address is printed, until Ctrl-C.
 
@@ -337,7 +368,7 @@ class Experiment:
         if _in_notebook():
             from IPython.display import display
 
-            display(self)
+            display(self)  # type: ignore[no-untyped-call]  # IPython has no annotations here
             return None
         from shotbook.ui import launch_panel_server
 
@@ -362,16 +393,16 @@ class Experiment:
         return None
 
     # --- storage ------------------------------------------------------------------------------
-    def _storage_configuration(self) -> Any:
+    def _storage_configuration(self) -> StorageConfig:
         if self._storage_config is None:
             from shotbook.session import DuckDBConfig
 
-            self._storage_config = DuckDBConfig("shotbook-data")
+            default = DuckDBConfig("shotbook-data")
+            self._storage_config = default
             logger.warning(
-                "no storage configured: using the DuckDB store in %s",
-                self._storage_config.root.resolve(),
+                "no storage configured: using the DuckDB store in %s", default.root.resolve()
             )
-            print(f"shotbook: storing data in {self._storage_config.root.resolve()}")
+            print(f"shotbook: storing data in {default.root.resolve()}")
         return self._storage_config
 
     def _extensions_changed(self) -> None:
@@ -414,7 +445,7 @@ class Experiment:
         with self.get_storage_manager().session() as session:
             yield session
 
-    def sql(self, query: str) -> Any:
+    def sql(self, query: str) -> pl.DataFrame:
         """Run a DuckDB SQL query over every sequence of the store; returns a polars DataFrame.
 
         Views: ``shots`` (one row per shot, scalar columns), ``sequences`` and
@@ -427,7 +458,7 @@ class Experiment:
 
         return sql(self.get_storage_manager(), query)
 
-    def read_shots(self, what: Any, columns: list[str] | None = None) -> Any:
+    def read_shots(self, what: SequenceSelection, columns: list[str] | None = None) -> pl.DataFrame:
         """Load shots of sequences (a path, a pattern like ``"/tof/*"``, or a list) into polars."""
         from shotbook.analysis import read_shots
 
