@@ -21,8 +21,8 @@ __all__ = [
     "InstrumentValue",
     "check_bounds",
     "check_expression",
-    "check_unit",
     "check_seconds",
+    "check_unit",
     "check_value",
     "evaluate_value",
 ]
@@ -158,9 +158,7 @@ def _outside(number: float, value: InstrumentValue) -> str | None:
     )
 
 
-def evaluate_value(
-    context: ShotContext, value: InstrumentValue, unit: Unit | None
-) -> float | bool:
+def evaluate_value(context: ShotContext, value: InstrumentValue, unit: Unit | None) -> float | bool:
     """The value of one shot, in ``unit`` (``value.parsed_unit``, parsed once by the caller).
 
     Raises the context's :class:`~shotbook.compile.ShotCompilationError` (naming the
@@ -171,8 +169,9 @@ def evaluate_value(
     result = context.evaluate(value.expression)
     if isinstance(result, bool | np.bool_):
         if value.unit is not None:
-            raise context.error(f"{value.where}: '{text}' is a bool, expected {value.unit}",
-                                expression=text)
+            raise context.error(
+                f"{value.where}: '{text}' is a bool, expected {value.unit}", expression=text
+            )
         return bool(result)
     number = float(result) if unit is None else float(unit.from_si(float(result)))
     if not math.isfinite(number):
@@ -182,4 +181,3 @@ def evaluate_value(
         if problem:
             raise context.error(f"{value.where}: {problem}", expression=text)
     return number
-

@@ -95,7 +95,7 @@ def _register(registry: TypeRegistry) -> None:
 
 
 def qcodes_device_extension() -> DeviceExtension:
-    """The QCoDeS instrument as a device extension (for ``Experiment.register_device_extension``)."""
+    """The QCoDeS instrument as a device extension (``Experiment.register_device_extension``)."""
     return DeviceExtension(
         label="QCoDeS instrument",
         configuration_type=QCoDeSInstrumentConfiguration,
@@ -105,5 +105,3 @@ def qcodes_device_extension() -> DeviceExtension:
         device_type=QCoDeSInstrument,
         description="Any QCoDeS instrument: parameters set before each shot, read after it",
     )
-
-

@@ -35,7 +35,7 @@ class QCoDeSCompiler:
         return {
             "driver": config.driver,
             "address": config.address,
-            "driver_options": {key: value for key, value in config.driver_options},
+            "driver_options": dict(config.driver_options),
             "station": config.station,
             "instrument": config.instrument,
             "identify": config.identify,

@@ -131,7 +131,7 @@ class QCoDeSInstrumentConfiguration:
     address: str = ""
     settings: tuple[QCoDeSSetting, ...] = ()
     readings: tuple[QCoDeSReading, ...] = ()
-    driver_options: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    driver_options: Mapping[str, Any] | tuple[tuple[str, Any], ...] = field(default_factory=tuple)
     station: str | None = None
     instrument: str | None = None
     identify: bool = True
@@ -164,7 +164,7 @@ class QCoDeSInstrumentConfiguration:
             raise ConfigurationError("readings are QCoDeSReading")
         for kind, names in (
             ("set", [s.parameter for s in settings]),
-            ("read as label", [r.label for r in readings]),
+            ("read as label", [str(r.label) for r in readings]),
         ):
             twice = sorted({n for n in names if names.count(n) > 1})
             if twice:

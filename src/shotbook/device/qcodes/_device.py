@@ -6,6 +6,7 @@ QCoDeS is imported when the device opens, never before; without it the device sa
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -167,10 +168,8 @@ class QCoDeSInstrument:
     def _close(self) -> None:
         instrument, self._instrument = self._instrument, None
         if instrument is not None:
-            try:
+            with contextlib.suppress(Exception):  # must not hide the error that closes us
                 instrument.close()
-            except Exception:  # closing must not hide the error that made us close
-                pass
 
     def _instrument_name(self) -> str:
         text = re.sub(r"\W", "_", self._name)
@@ -264,7 +263,10 @@ class QCoDeSInstrument:
         setting.target = parameter
         checks: list[tuple[str, Any]] = []
         if setting.bounds is not None:
-            checks += [("the lower bound", setting.bounds[0]), ("the upper bound", setting.bounds[1])]
+            checks += [
+                ("the lower bound", setting.bounds[0]),
+                ("the upper bound", setting.bounds[1]),
+            ]
         if setting.constant is not None:
             checks.append(("the value", setting.constant))
         for what, value in checks:
@@ -361,4 +363,3 @@ class QCoDeSInstrument:
     def __repr__(self) -> str:
         state = "open" if self._instrument is not None else "closed"
         return f"QCoDeSInstrument({self._name!r}, {self.where}, {state})"
-
