@@ -287,10 +287,9 @@ class QCoDeSInstrument:
         if not parameter.gettable:
             raise self._error("open", f"read {reading.parameter!r}: the parameter cannot be read")
         own_symbol = str(parameter.unit or "")
-        try:
-            own = _unit_of(own_symbol)
-            wanted = own if reading.unit is None else parse_unit(reading.unit)
-            reading.convert = _conversion(own, wanted)
+        try:  # the value is kept as read (in any unit text) unless a unit is asked for
+            if reading.unit is not None:
+                reading.convert = _conversion(_unit_of(own_symbol), parse_unit(reading.unit))
         except (UnitError, ValueError) as error:
             raise self._error(
                 "open", f"read {reading.parameter!r}: the units do not match", error
@@ -307,7 +306,7 @@ class QCoDeSInstrument:
     # ------------------------------------------------------------------ shots
 
     @remote
-    def update_parameters(self, values: Sequence[Any] = (), **_: Any) -> None:
+    def update_parameters(self, values: Sequence[Any] = ()) -> None:
         """Set each setting to this shot's value (skipped when unchanged, if so configured),
         then wait the longest settle time of those set."""
         if self._instrument is None:

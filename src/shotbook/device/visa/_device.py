@@ -117,7 +117,7 @@ class VISAInstrument:
                     closable.close()
 
     @remote
-    def update_parameters(self, values: Sequence[Any] = (), **_: Any) -> None:
+    def update_parameters(self, values: Sequence[Any] = ()) -> None:
         """Send each command with this shot's value (skipped when its text is unchanged, if
         so configured); then wait ``settle_time`` if any was sent."""
         if self._resource is None:
