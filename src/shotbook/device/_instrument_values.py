@@ -153,8 +153,8 @@ def _outside(number: float, value: InstrumentValue) -> str | None:
         return None
     unit = f" {value.unit}" if value.unit else ""
     return (
-        f"'{value.expression.text}' = {number:.9g}{unit} is outside the bounds "
-        f"[{low:.9g}, {high:.9g}]{unit} of the configuration"
+        f"'{value.expression.text}' = {number:.12g}{unit} is outside the bounds "
+        f"[{low:.12g}, {high:.12g}]{unit} of the configuration"
     )
 
 

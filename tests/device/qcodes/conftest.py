@@ -48,13 +48,13 @@ def rf_configuration(*settings: QCoDeSSetting, **kwargs: Any) -> QCoDeSInstrumen
     )
 
 
-def synth_configuration(**kwargs: Any) -> QCoDeSInstrumentConfiguration:
+def synth_configuration(driver: str = LAB_SYNTH, **kwargs: Any) -> QCoDeSInstrumentConfiguration:
     """The tests' lab synth (tests/device/visa/lab_synth.yaml) through its QCoDeS driver."""
     options = {"visalib": LAB_SYNTH_VISALIB, "timeout": 0.3}
     kwargs.setdefault("address", LAB_SYNTH_ADDRESS)
     kwargs.setdefault("settings", (QCoDeSSetting("frequency", "10 MHz", unit="MHz"),))
     kwargs.setdefault("readings", (QCoDeSReading("temperature"),))
-    return QCoDeSInstrumentConfiguration(driver=LAB_SYNTH, driver_options=options, **kwargs)
+    return QCoDeSInstrumentConfiguration(driver=driver, driver_options=options, **kwargs)
 
 
 def init_parameters(configuration: QCoDeSInstrumentConfiguration) -> dict[str, Any]:

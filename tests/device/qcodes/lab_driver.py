@@ -39,3 +39,19 @@ class LabSynth(VisaInstrument):
             "temperature", unit="K", get_cmd="TEMP?", get_parser=float
         )
         self.slow = self.add_parameter("slow", unit="V", get_cmd="SLOW?", get_parser=float)
+
+
+class FlakySynth(LabSynth):
+    """The lab synth whose ``probe`` read-out answers ``answers`` times, then times out."""
+
+    answers = 0
+
+    def __init__(self, name: str, address: str, **kwargs: Any) -> None:
+        super().__init__(name, address, **kwargs)
+        self.probe = self.add_parameter("probe", unit="K", get_cmd=self._probe, get_parser=float)
+
+    def _probe(self) -> str:
+        if FlakySynth.answers > 0:
+            FlakySynth.answers -= 1
+            return self.ask("TEMP?")
+        return self.ask("SLOW?")

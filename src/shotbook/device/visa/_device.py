@@ -94,13 +94,15 @@ class VISAInstrument:
             )
             if self._identify_query:
                 self.identity = str(self._resource.query(self._identify_query)).strip()
+                if not self.identity:
+                    raise ConnectionError("the reply is empty")
         except Exception as error:
-            self._close()
             what = (
                 f"no answer to {self._identify_query!r} (absent, busy or another address?)"
                 if self._resource is not None
                 else "cannot open the resource"
             )
+            self._close()
             raise self._error("open", what, error) from error
         self._last = [None] * len(self._commands)
         return self
