@@ -11,6 +11,9 @@ changing every shot so both are really set) and reads 1 (``frequency``).
 * compile: the device's share of compiling a shot (``QCoDeSCompiler.compile_shot_parameters``:
   two expressions evaluated, bounds checked).
 
+The same is measured on QCoDeS's ``DummyInstrument`` (``dac1``, ``dac2`` set, ``dac3`` read; no
+I/O at all), where the driver's own calls are cheap and shotbook's share shows plainly.
+
 Shotbook's overhead is (device - baseline) + compile. Each run does SHOTS shots of each kind,
 interleaved in blocks of BLOCK shots (the VM's speed drifts); medians of RUNS runs.
 
@@ -54,6 +57,17 @@ CONFIGURATION = QCoDeSInstrumentConfiguration(
 )
 
 
+MOCK = QCoDeSInstrumentConfiguration(
+    driver="qcodes.instrument_drivers.mock_instruments.DummyInstrument",
+    identify=False,
+    settings=(
+        QCoDeSSetting("dac1", "aom.frequency / 1 MHz * 1 mV", unit="V", bounds=(-1, 1)),
+        QCoDeSSetting("dac2", "rf.power / 1 mW * 1 mV", unit="V", bounds=(-1, 1)),
+    ),
+    readings=(QCoDeSReading("dac3"),),
+)
+
+
 def parameters(index: int) -> ShotParameters:
     dbm = -20.0 + (index % 10)
     return ShotParameters(
@@ -69,24 +83,23 @@ def per_shot(function: Any, values: list[Any]) -> float:
     return (time.perf_counter() - start) / len(values) * 1e3
 
 
-def main() -> None:
+def measure(configuration: QCoDeSInstrumentConfiguration, driver_calls: Any) -> list[Any]:
+    """Per run: (driver only, through the device, compile), in ms per shot."""
     compiler = SequenceCompiler(
         TimeLanes(["wait"], ["1 ms"], {}),
-        {"rf": CONFIGURATION},
+        {"rf": configuration},
         {QCoDeSInstrumentConfiguration: QCoDeSCompiler},
     )
     device_compiler = compiler.compilers["rf"]
     contexts = [compiler.context(parameters(i)).for_device("rf") for i in range(SHOTS)]
     shots = [device_compiler.compile_shot_parameters(c)["values"] for c in contexts]
-    init = QCoDeSCompiler("rf", CONFIGURATION).compile_initialization_parameters()
+    init = QCoDeSCompiler("rf", configuration).compile_initialization_parameters()
     rows: list[tuple[float, float, float]] = []
     with QCoDeSInstrument("rf", **init) as device:
         rf: Any = Instrument.find_instrument("rf")
 
         def driver_only(values: list[float]) -> None:
-            rf.frequency.set(values[0] * 1e6)
-            rf.power.set(values[1])
-            rf.frequency.get()
+            driver_calls(rf, values)
 
         def through_device(values: list[float]) -> None:
             device.update_parameters(values=values)
@@ -106,12 +119,28 @@ def main() -> None:
                     times[kind] += per_shot(function, chunk) * len(chunk)
             compiled = per_shot(device_compiler.compile_shot_parameters, contexts)
             rows.append((times["driver"] / SHOTS, times["device"] / SHOTS, compiled))
+    return rows
+
+
+def sgs100a_calls(rf: Any, values: list[float]) -> None:
+    rf.frequency.set(values[0] * 1e6)
+    rf.power.set(values[1])
+    rf.frequency.get()
+
+
+def mock_calls(mock: Any, values: list[float]) -> None:
+    mock.dac1.set(values[0])
+    mock.dac2.set(values[1])
+    mock.dac3.get()
+
+
+def table(title: str, rows: list[Any]) -> list[str]:
     baseline = statistics.median(r[0] for r in rows)
     measured = statistics.median(r[1] for r in rows)
     compiled = statistics.median(r[2] for r in rows)
     overhead = statistics.median(r[1] - r[0] + r[2] for r in rows)
-    lines = [
-        f"# QCoDeS per-shot overhead ({dt.date.today()}, {SHOTS} shots x {RUNS} runs)",
+    return [
+        f"## {title}",
         "",
         "| run | driver only (ms/shot) | through QCoDeSInstrument | compile (ms) | overhead |",
         "|---|---|---|---|---|",
@@ -122,7 +151,14 @@ def main() -> None:
         "",
         f"median: driver {baseline:.4f} ms, device {measured:.4f} ms, compile {compiled:.4f} ms,"
         f" overhead {overhead:.4f} ms (budget 0.5 ms)",
+        "",
     ]
+
+
+def main() -> None:
+    lines = [f"# QCoDeS per-shot overhead ({dt.date.today()}, {SHOTS} shots x {RUNS} runs)", ""]
+    lines += table("Simulated R&S SGS100A (pyvisa-sim)", measure(CONFIGURATION, sgs100a_calls))
+    lines += table("QCoDeS DummyInstrument (no I/O)", measure(MOCK, mock_calls))
     text = "\n".join(lines)
     print(text)
     (ROOT / "results" / "drivers_qcodes.md").write_text(text + "\n")

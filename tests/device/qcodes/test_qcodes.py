@@ -314,3 +314,16 @@ def test_without_qcodes_the_device_says_which_extra_to_install(monkeypatch) -> N
     monkeypatch.setitem(sys.modules, "qcodes", None)
     with pytest.raises(ImportError, match=r"install shotbook\[qcodes\] to use QCoDeSInstrument"):
         QCoDeSInstrument("rf", **init_parameters(rf_configuration())).__enter__()
+
+
+def test_a_driver_without_an_address_qcodes_dummy_instrument() -> None:
+    mock = QCoDeSInstrumentConfiguration(
+        driver="qcodes.instrument_drivers.mock_instruments.DummyInstrument",
+        identify=False,
+        settings=(QCoDeSSetting("dac1", "250 mV", unit="mV"),),
+        readings=(QCoDeSReading("dac1", label="dac1_mV", unit="mV"), QCoDeSReading("dac2")),
+    )
+    with QCoDeSInstrument("rf", **init_parameters(mock)) as device:
+        device.update_parameters(values=[250.0])
+        assert device.read_data() == {"dac1_mV": pytest.approx(250.0), "dac2": 0}
+        assert device.data_units() == {"dac1_mV": "mV", "dac2": "V"}

@@ -192,8 +192,11 @@ class QCoDeSInstrument:
             cls = load_driver(self._driver)
         except (ValueError, ImportError, AttributeError, TypeError) as error:
             raise self._error("open", "cannot load the driver", error) from error
+        arguments = dict(self._options)
+        if self._address:  # drivers without an address (simulations, mock instruments)
+            arguments["address"] = self._address
         try:
-            return cls(name, address=self._address, **self._options)
+            return cls(name, **arguments)
         except Exception as error:
             raise self._error("open", "cannot connect", error) from error
 
