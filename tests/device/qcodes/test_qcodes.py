@@ -224,6 +224,11 @@ def test_the_instruments_validators_refuse_bounds_and_constants_when_the_device_
     with QCoDeSInstrument("rf", **init_parameters(wrong_unit)) as rf:  # mW → dBm, log scale
         rf.update_parameters(values=[1.0])
         assert Instrument.find_instrument("rf").power() == pytest.approx(0.0)  # type: ignore[attr-defined]
+    switches = rf_configuration(QCoDeSSetting("status", "Enabled"), QCoDeSSetting("phase", "90"))
+    with QCoDeSInstrument("rf", **init_parameters(switches)) as rf:  # bools; plain numbers
+        rf.update_parameters(values=[True, 90.0])
+        assert Instrument.find_instrument("rf").status() is True  # type: ignore[attr-defined]
+        assert Instrument.find_instrument("rf").phase() == 90.0  # type: ignore[attr-defined]
     phase_in_hz = rf_configuration(QCoDeSSetting("phase", "1 Hz", unit="Hz"))
     with pytest.raises(DeviceError, match=r"set 'phase' = '1 Hz': the units do not match"):
         QCoDeSInstrument("rf", **init_parameters(phase_in_hz)).__enter__()

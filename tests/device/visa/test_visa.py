@@ -60,7 +60,8 @@ def synth(**kwargs: Any) -> VISAInstrumentConfiguration:
         (SCPIQuery("TEMP?", "temperature", unit="K"), SCPIQuery("FREQ?", "frequency", unit="Hz")),
     )
     kwargs.setdefault("address", ADDRESS)
-    return VISAInstrumentConfiguration(backend=SIM, timeout=0.3, **kwargs)
+    kwargs.setdefault("backend", SIM)
+    return VISAInstrumentConfiguration(timeout=0.3, **kwargs)
 
 
 def init(configuration: VISAInstrumentConfiguration) -> dict[str, Any]:
@@ -137,6 +138,10 @@ def test_the_configuration_is_stored_and_read_back_and_checks_its_fields() -> No
         SCPIQuery("TEMP?", "t", kind="str")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="used twice"):
         synth(queries=(SCPIQuery("TEMP?", "t"), SCPIQuery("FREQ?", "t")))
+    with pytest.raises(ConfigurationError, match="the part after '@' is one of ivi, py, sim"):
+        synth(backend="x.yaml@evil")  # PyVISA would import pyvisa_evil
+    with pytest.raises(DeviceError, match="got 'evil'"):  # and again when the device opens
+        VISAInstrument("synth", address=ADDRESS, backend="@evil").__enter__()
     with pytest.raises(ConfigurationError, match="timeout"):
         synth(address=ADDRESS + "x").__class__(address=ADDRESS, timeout=0)
 

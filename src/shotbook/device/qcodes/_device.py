@@ -257,10 +257,10 @@ class QCoDeSInstrument:
         parameter = self._find(setting.parameter, "open")
         if not parameter.settable:
             raise self._error("open", f"{where}: the parameter cannot be set")
-        try:
-            declared = None if setting.unit is None else parse_unit(setting.unit)
-            own = _unit_of(str(parameter.unit or ""))
-            setting.convert = _conversion(declared, own)
+        try:  # a plain number (no unit) goes as is to a parameter of any unit text
+            if setting.unit is not None:
+                own = _unit_of(str(parameter.unit or ""))
+                setting.convert = _conversion(parse_unit(setting.unit), own)
         except (UnitError, ValueError) as error:
             raise self._error("open", f"{where}: the units do not match", error) from None
         setting.target = parameter

@@ -27,6 +27,7 @@ __all__ = [
     "SCPICommand",
     "SCPIQuery",
     "VISAInstrumentConfiguration",
+    "backend_refusal",
     "format_command",
     "parse_command_template",
 ]
@@ -35,6 +36,30 @@ Piece = tuple[str, str | None]
 """A literal text, then the format spec of the ``{value}`` that follows it (``None``: none)."""
 
 _INTEGER_TYPES = frozenset("bcdoxXn")
+VISA_BACKENDS = frozenset({"ivi", "py", "sim"})
+"""The PyVISA backends a configuration may name (PyVISA imports ``pyvisa_<name>`` for others:
+a device server never imports a module named by a message)."""
+
+
+def backend_refusal(backend: str) -> str | None:
+    """Why the PyVISA backend string is refused, or ``None`` when it is accepted.
+
+    >>> backend_refusal("sims/synth.yaml@sim") is None, backend_refusal("") is None
+    (True, True)
+    >>> print(backend_refusal("@evil"))
+    backend '@evil': the part after '@' is one of ivi, py, sim, got 'evil'
+    """
+    if not isinstance(backend, str):
+        return f"backend is a str, got {backend!r}"
+    if "@" not in backend:
+        return None  # a VISA library path, loaded by the IVI backend
+    name = backend.rpartition("@")[2]
+    if name not in VISA_BACKENDS:
+        return (
+            f"backend {backend!r}: the part after '@' is one of "
+            f"{', '.join(sorted(VISA_BACKENDS))}, got {name!r}"
+        )
+    return None
 
 
 def parse_command_template(template: str) -> tuple[Piece, ...]:
@@ -207,6 +232,9 @@ class VISAInstrumentConfiguration:
         for name in ("backend", "read_termination", "write_termination", "identify_query"):
             if not isinstance(getattr(self, name), str):
                 raise ConfigurationError(f"{name} is a str, got {getattr(self, name)!r}")
+        refusal = backend_refusal(self.backend)
+        if refusal is not None:
+            raise ConfigurationError(refusal)
         commands = tuple(self.commands)
         queries = tuple(self.queries)
         if not all(isinstance(c, SCPICommand) for c in commands):

@@ -9,7 +9,7 @@ from typing import Any, Self
 
 from .._missing_driver import import_driver
 from .._protocols import DeviceError, DeviceTimeoutError, remote
-from ._configuration import Piece, format_command, parse_command_template
+from ._configuration import Piece, backend_refusal, format_command, parse_command_template
 
 __all__ = ["VISAInstrument"]
 
@@ -79,6 +79,9 @@ class VISAInstrument:
         return kind(message, device=self._name, step=step)
 
     def __enter__(self) -> Self:
+        refusal = backend_refusal(self._backend)
+        if refusal is not None:  # checked again here: the arguments may come from a message
+            raise self._error("open", refusal)
         pyvisa = import_driver("pyvisa", "visa", "VISAInstrument")
         try:
             self._manager = pyvisa.ResourceManager(self._backend)
