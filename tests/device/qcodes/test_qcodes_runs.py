@@ -1,0 +1,134 @@
+"""QCoDeS instruments in whole sequences run by a LocalExperimentManager (simulated lab +
+QCoDeS's simulated instruments): stored columns, static and opening errors, a time-out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qcodes.instrument import Instrument
+
+from shotbook.control import (
+    LocalExperimentManager,
+    LocalExperimentManagerConfiguration,
+    SequenceFailedError,
+    ShotRetryConfig,
+)
+from shotbook.device.qcodes import (
+    QCoDeSInstrumentConfiguration,
+    QCoDeSReading,
+    QCoDeSSetting,
+    allow_qcodes_drivers,
+    register_qcodes_types,
+)
+from shotbook.device.sim import simulated_lab
+from tests.control.lab import (
+    create_sequence,
+    lab_registry,
+    make_storage,
+    setup_store,
+    shots_of,
+    state_of,
+    tof_scan,
+)
+
+from .conftest import DMM, DMM_SIM, rf_configuration, synth_configuration
+from .lab_driver import FlakySynth
+
+allow_qcodes_drivers(FlakySynth)
+
+FAST = LocalExperimentManagerConfiguration(
+    heartbeat_interval=0.2, stale_after=5.0, shot_timeout=10.0, server_ping_timeout=1.0
+)
+RF = rf_configuration(
+    QCoDeSSetting("frequency", "mot.detuning + 80 MHz", unit="MHz", bounds=(1, 6000)),
+    QCoDeSSetting("power", "-10 dBm", unit="dBm"),
+)
+DMM_READOUT = QCoDeSInstrumentConfiguration(
+    driver=DMM,
+    address="GPIB::1::INSTR",
+    driver_options=DMM_SIM,
+    readings=(QCoDeSReading("volt"),),
+)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Iterator[Any]:
+    """``run(path, instruments, **manager options)``: the simulated lab plus ``instruments``."""
+    registry, compilers = lab_registry()
+    register_qcodes_types(registry, compilers)
+    storage = make_storage(tmp_path / "store", registry)
+    managers: list[LocalExperimentManager] = []
+
+    def run_sequence(path: str, instruments: dict[str, Any], **options: Any) -> Any:
+        setup_store(storage, {**simulated_lab(replay=2), **instruments})
+        create_sequence(storage, path, tof_scan(4))
+        options.setdefault("configuration", FAST)
+        manager = LocalExperimentManager(storage, registry, compilers=compilers, **options)
+        managers.append(manager)
+        return manager.run_sequence(path, progress=False)
+
+    run_sequence.storage = storage  # type: ignore[attr-defined]
+    yield run_sequence
+    for manager in managers:
+        manager.close(timeout=30)
+    storage.close()
+
+
+def test_a_scan_sets_the_rf_source_per_shot_and_stores_the_read_outs_twice_in_a_row(run) -> None:
+    for path in ("/rf/first", "/rf/second"):  # the same configuration opened again
+        summary = run(path, {"rf": RF, "dmm": DMM_READOUT})
+        assert summary.ok, summary
+        frame = shots_of(run.storage, path)
+        assert frame["rf.frequency_readback"].to_list() == [65e6] * 4  # -15 MHz + 80 MHz
+        assert frame["dmm.volt"].to_list() == [10.0] * 4  # the simulated meter's own value
+    assert not Instrument.exist("rf")
+    assert not Instrument.exist("dmm")
+
+
+def test_a_bound_in_the_configuration_keeps_the_sequence_a_draft(run) -> None:
+    rf = rf_configuration(QCoDeSSetting("frequency", "7 GHz", unit="MHz", bounds=(1, 6000)))
+    with pytest.raises(SequenceFailedError, match=r"'7 GHz' = 7000 MHz is outside") as caught:
+        run("/rf/static", {"rf": rf})
+    assert caught.value.state == "draft"
+    assert state_of(run.storage, "/rf/static") == "draft"
+
+
+def test_the_instruments_validator_at_open_crashes_the_sequence_naming_the_expression(
+    run,
+) -> None:
+    rf = rf_configuration(
+        QCoDeSSetting("frequency", "mot.detuning + 80 MHz", unit="MHz", bounds=(1, 30_000))
+    )
+    with pytest.raises(SequenceFailedError) as caught:
+        run("/rf/validator", {"rf": rf})
+    text = str(caught.value)
+    assert "set 'frequency' = 'mot.detuning + 80 MHz'" in text
+    assert "the upper bound 30000.0 MHz is refused by the instrument's validator" in text
+    assert caught.value.state == "crashed"
+    assert state_of(run.storage, "/rf/validator") == "crashed"
+    assert len(shots_of(run.storage, "/rf/validator")) == 0
+    assert not Instrument.exist("rf")
+
+
+def test_an_instrument_timing_out_at_shot_2_crashes_the_run_and_keeps_shots_0_and_1(run) -> None:
+    synth = synth_configuration(
+        driver=f"{FlakySynth.__module__}.{FlakySynth.__qualname__}",
+        readings=(QCoDeSReading("probe"),),
+    )
+    FlakySynth.answers = 2
+    retry = ShotRetryConfig((TimeoutError,), number_of_attempts=2)
+    with pytest.raises(SequenceFailedError) as caught:
+        run("/synth/timeout", {"synth": synth, "rf": RF}, shot_retry_config=retry)
+    text = str(caught.value)
+    assert caught.value.shot_index == 2
+    assert "device 'synth' (FlakySynth at GPIB0::8::INSTR) failed to read_data" in text
+    assert "VI_ERROR_TMO" in text
+    assert state_of(run.storage, "/synth/timeout") == "crashed"
+    frame = shots_of(run.storage, "/synth/timeout")
+    assert frame["shot_index"].to_list() == [0, 1]
+    assert frame["synth.probe"].to_list() == [294.65, 294.65]
+    assert not Instrument.exist("synth")  # devices closed
+    assert not Instrument.exist("rf")
