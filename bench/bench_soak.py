@@ -2,7 +2,7 @@
 
 The scenario of ``tests/control/soak.py``: the simulated lab's reference shot with a 64x64
 camera region, every device on a device server in another process (127.0.0.1), a reader
-thread reading the running sequence's shot indices every 0.25 s. Figures: shots stored,
+process reading the running sequence's shot indices every 0.25 s. Figures: shots stored,
 wall time, shots/s, resident memory of the manager (this process) and of the device server
 sampled every 500 shots, and their growth from shot 2,000 to the end. One run (a soak is
 one long run); the baseline of the growth is its own first sample.
@@ -29,7 +29,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shotbook-soak-") as folder:
         result = run_soak(Path(folder), shots, progress=print)
     lost = sorted(set(range(shots)) - set(result.stored_indices))
-    manager, server = result.growth(2000 if shots >= 4000 else shots // 5)
+    start = 2000 if shots >= 4000 else shots // 5
+    manager, server = result.growth(start)
+    peak = result.peak_growth(start)
     lines = [
         "# Soak: a long scan through a device server, a reader polling",
         "",
@@ -42,6 +44,8 @@ def main() -> None:
         f"| reader polls (no error: {not result.reader_errors}) | {result.reads} |",
         f"| manager RSS growth, shot 2,000 → end | {manager / MIB:+.1f} MiB |",
         f"| device server RSS growth, shot 2,000 → end | {server / MIB:+.1f} MiB |",
+        f"| largest rise above shot 2,000 (manager / device server) | "
+        f"{peak[0] / MIB:+.1f} / {peak[1] / MIB:+.1f} MiB |",
         "",
         "Samples (shots stored: manager RSS, device server RSS, MiB):",
         "",

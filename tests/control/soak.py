@@ -4,7 +4,8 @@ Used by ``tests/control/test_soak.py`` (CI-sized) and ``bench/bench_soak.py`` (f
 The scan runs the simulated lab's reference shot with a 64x64 camera region, every device
 on a device server in another process (127.0.0.1), devices at speed 0 (no real-time waits).
 The resident memory of this process (the manager) and of the device server is sampled
-every ``sample_every`` stored shots; a reader thread polls the store meanwhile.
+every ``sample_every`` stored shots; a reader in another process (as another notebook would)
+polls the store meanwhile.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import dataclasses
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +58,12 @@ class SoakResult:
         end = self.samples[-1]
         return end[1] - start[1], end[2] - start[2]
 
+    def peak_growth(self, from_shot: int) -> tuple[int, int]:
+        """Largest RSS rise (manager, device server) above the sample at ``from_shot``."""
+        later = [s for s in self.samples if s[0] >= from_shot]
+        start = later[0]
+        return max(s[1] for s in later) - start[1], max(s[2] for s in later) - start[2]
+
 
 class _DeviceServerProcess:
     def __init__(self, log_dir: Path) -> None:
@@ -81,6 +87,58 @@ class _DeviceServerProcess:
         self.process.wait(10)
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+READER = """
+import sys
+from shotbook.session import DuckDBConfig
+from shotbook.registry import Serializer, default_registry
+from shotbook.device.sim import register_sim_types
+registry = default_registry()
+register_sim_types(registry)
+storage = DuckDBConfig(sys.argv[1]).create_storage_manager(Serializer(registry))
+path, every = sys.argv[2], float(sys.argv[3])
+print("READY", flush=True)
+import select
+while not select.select([sys.stdin], [], [], every)[0]:
+    try:
+        with storage.session() as session:
+            frame = session.sequences.scan(path).select("shot_index").collect()
+        indices = frame["shot_index"].to_list()
+        if indices != list(range(len(indices))):
+            print("ERROR the reader saw shots out of order", flush=True)
+        print("COUNT", len(indices), flush=True)
+    except Exception as error:
+        print("ERROR", type(error).__name__, str(error).replace(chr(10), " "), flush=True)
+storage.close()
+"""
+
+
+class _ReaderProcess:
+    """Another process reading the running sequence's shot indices every ``every`` s."""
+
+    def __init__(self, store: Path, path: str, every: float) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *sys.path])
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", READER, str(store), path, str(every)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "READY":
+            self.process.kill()
+            raise RuntimeError("the reader process did not start")
+
+    def stop(self) -> tuple[list[int], list[str]]:
+        """Stop it; returns the counts it read and the errors it met."""
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.close()
+        output = self.process.stdout.read()
+        self.process.wait(30)
+        counts = [int(line.split()[1]) for line in output.splitlines() if line.startswith("COUNT")]
+        errors = [line for line in output.splitlines() if line.startswith("ERROR")]
+        return counts, errors
 
 
 def run_soak(
@@ -122,33 +180,15 @@ def run_soak(
                 if progress is not None:
                     progress(f"{stored} shots, manager {samples[-1][1] / 2**20:.1f} MiB")
 
-        stop = threading.Event()
-        reader_counts: list[int] = []
-        reader_errors: list[str] = []
-
-        def read() -> None:
-            while not stop.wait(poll_every):
-                try:
-                    with storage.session() as session:
-                        frame = session.sequences.scan(path).select("shot_index").collect()
-                    indices = frame["shot_index"].to_list()
-                    if indices != list(range(len(indices))):
-                        reader_errors.append(f"the reader saw shots {indices[:5]}... out of order")
-                    reader_counts.append(len(indices))
-                except Exception as error:  # noted, the soak goes on
-                    reader_errors.append(f"{type(error).__name__}: {error}")
-
-        reader = threading.Thread(target=read, name="soak-reader", daemon=True)
+        reader = _ReaderProcess(folder / "store", path, poll_every)
         subscription = manager.subscribe(sample)
         started = time.perf_counter()
         try:
-            reader.start()
             summary = manager.run_sequence(path, progress=False)
             seconds = time.perf_counter() - started
             manager.flush_events()
         finally:
-            stop.set()
-            reader.join(30)
+            reader_counts, reader_errors = reader.stop()
             subscription.close()
             manager.close(timeout=30)
         assert summary is not None

@@ -212,6 +212,8 @@ class RPCServer:
         self._max_queued = max_queued
         self._max_queued_bytes = max_queued_bytes
         self._queued_bytes = 0
+        self._refused = 0  # requests refused since the last log line about it
+        self._refused_logged = -1e9
         self._send_tracebacks = send_tracebacks
         if heartbeat_timeout is not None and heartbeat_timeout <= 0:
             raise ValueError(f"heartbeat_timeout must be > 0 seconds, got {heartbeat_timeout}")
@@ -492,8 +494,17 @@ class RPCServer:
             f"{self._max_queued_bytes} bytes may wait); {request.method!r} did not run, "
             "try again later"
         )
-        _log.warning("refused %r from %s: queue full", request.method, context.client.describe())
         self._send(identity, _busy_frames(request.id, text))
+        with self._state_lock:  # one log line a second at most, however many are refused
+            self._refused += 1
+            now = time.monotonic()
+            if now < self._refused_logged + 1.0:
+                return None
+            refused, self._refused, self._refused_logged = self._refused, 0, now
+        _log.warning(
+            "refused %d request(s) in the last second, queue full (the last: %r from %s)",
+            refused, request.method, context.client.describe(),
+        )  # fmt: skip
         return None
 
     def _cleanup(self) -> None:
