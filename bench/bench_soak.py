@@ -32,6 +32,7 @@ def main() -> None:
     start = 2000 if shots >= 4000 else shots // 5
     manager, server = result.growth(start)
     peak = result.peak_growth(start)
+    trend = result.trend_growth(start)
     lines = [
         "# Soak: a long scan through a device server, a reader polling",
         "",
@@ -44,6 +45,8 @@ def main() -> None:
         f"| reader polls (no error: {not result.reader_errors}) | {result.reads} |",
         f"| manager RSS growth, shot 2,000 → end | {manager / MIB:+.1f} MiB |",
         f"| device server RSS growth, shot 2,000 → end | {server / MIB:+.1f} MiB |",
+        f"| RSS growth by the samples' trend, shot 2,000 → end (manager / device server) | "
+        f"{trend[0] / MIB:+.1f} / {trend[1] / MIB:+.1f} MiB |",
         f"| largest rise above shot 2,000 (manager / device server) | "
         f"{peak[0] / MIB:+.1f} / {peak[1] / MIB:+.1f} MiB |",
         "",

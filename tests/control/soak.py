@@ -64,6 +64,22 @@ class SoakResult:
         start = later[0]
         return max(s[1] for s in later) - start[1], max(s[2] for s in later) - start[2]
 
+    def trend_growth(self, from_shot: int) -> tuple[float, float]:
+        """RSS growth (manager, device server) over the samples from ``from_shot`` to the end,
+        by their least-squares line: compaction every 1,000 shots moves single samples by
+        tens of MiB either way, a leak shows in the slope."""
+        later = [s for s in self.samples if s[0] >= from_shot]
+        shots = [float(s[0]) for s in later]
+        mean = sum(shots) / len(shots)
+        spread = sum((x - mean) ** 2 for x in shots)
+        growth = []
+        for column in (1, 2):
+            values = [float(s[column]) for s in later]
+            average = sum(values) / len(values)
+            slope = sum((x - mean) * (y - average) for x, y in zip(shots, values, strict=True))
+            growth.append(slope / spread * (shots[-1] - shots[0]))
+        return growth[0], growth[1]
+
 
 class _DeviceServerProcess:
     def __init__(self, log_dir: Path) -> None:

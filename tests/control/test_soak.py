@@ -26,7 +26,8 @@ def test_a_long_scan_loses_no_shot_and_keeps_memory_flat(tmp_path: Path) -> None
     assert result.reads > 0
     assert result.reader_counts == sorted(result.reader_counts)  # the reader never went back
     assert [s[0] for s in result.samples] == list(range(500, SHOTS + 1, 500))
-    start = min(2000, SHOTS // 5)
-    for manager, server in (result.growth(start), result.peak_growth(start)):
-        assert manager <= 20 * MIB, f"the manager grew by {manager / MIB:.1f} MiB"
-        assert server <= 20 * MIB, f"the device server grew by {server / MIB:.1f} MiB"
+    # growth from shot 2,000 to the end, by the trend of the samples (single samples move
+    # by tens of MiB around each compaction, either way)
+    manager, server = result.trend_growth(min(2000, SHOTS // 5))
+    assert manager <= 20 * MIB, f"the manager grew by {manager / MIB:.1f} MiB: {result.samples}"
+    assert server <= 20 * MIB, f"the device server grew by {server / MIB:.1f} MiB"
