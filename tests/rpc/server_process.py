@@ -2,7 +2,8 @@
 
 Prints one line (the JSON of its addresses) when ready, then serves until stdin closes
 or it is killed. Modes: ``basic``, ``secure`` (needs SECRET= and AUTHORIZED=),
-``limits`` (small max_message_size / max_frames).
+``limits`` (small max_message_size / max_frames). Options: WORKERS=, HEARTBEAT=, QUEUE=
+and QUEUE_BYTES= (the bound of the request queue), TRACEBACKS=1 (send every traceback).
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from shotbook.rpc import (
     RPCServer,
     call_context,
 )
+
+try:
+    from shotbook.rpc import Deferred
+except ImportError:  # an older shotbook: the deferred-reply methods are missing
+    Deferred = None  # type: ignore[assignment,misc]
 
 
 class DeviceError(Exception):
@@ -57,6 +63,12 @@ def main() -> None:
     if mode == "limits":
         kwargs["max_message_size"] = 1024 * 1024
         kwargs["max_frames"] = 4
+    if "QUEUE" in options:
+        kwargs["max_queued"] = int(options["QUEUE"])
+    if "QUEUE_BYTES" in options:
+        kwargs["max_queued_bytes"] = int(options["QUEUE_BYTES"])
+    if options.get("TRACEBACKS") == "1":
+        kwargs["send_tracebacks"] = True
     if "HEARTBEAT" in options:
         kwargs["heartbeat_timeout"] = float(options["HEARTBEAT"])
     gone: list[bytes] = []
@@ -101,8 +113,12 @@ def main() -> None:
     def publish(topic: str, payload: dict[str, Any]) -> None:
         publisher.publish(topic, payload)
 
+    holding: list[int] = [0]
+
     def wait_released() -> str:
+        holding[0] += 1
         released.wait(30)
+        holding[0] -= 1
         return "released"
 
     server.register("add", lambda a, b: a + b)
@@ -117,8 +133,49 @@ def main() -> None:
     server.register("publish", publish)
     server.register("barrier", lambda: barrier.wait())
     server.register("wait_released", wait_released)
-    server.register("release", released.set)
+    server.register("release", released.set, inline=True)
     server.register("unsendable", lambda: {"ok": [1, object()]})
+    parked: list[Any] = []
+    parked_lock = threading.Lock()
+
+    def park() -> Any:
+        """A call answered later, by ``unpark``: it holds no worker meanwhile."""
+        reply = Deferred()
+        with parked_lock:
+            parked.append(reply)
+        return reply
+
+    def unpark(value: Any) -> int:
+        with parked_lock:
+            replies = list(parked)
+            parked.clear()
+        for reply in replies:
+            reply.resolve(value)
+        return len(replies)
+
+    def unpark_failing(message: str) -> int:
+        with parked_lock:
+            replies = list(parked)
+            parked.clear()
+        for reply in replies:
+            reply.fail(KeyError(message))
+        return len(replies)
+
+    def parked_count() -> int:
+        with parked_lock:
+            return len(parked)
+
+    def raise_lab(message: str) -> None:
+        raise RuntimeError(message)
+
+    if Deferred is not None:
+        server.register("park", park)
+        server.register("unpark", unpark)
+        server.register("unpark_failing", unpark_failing)
+        server.register("parked", parked_count, inline=True)
+        server.register("queued", lambda: server.queued, inline=True)
+        server.register("raise_lab", raise_lab, tracebacks=True)
+        server.register("holding", lambda: holding[0], inline=True)
     server.register_handler(Handler(), prefix="h.")
     server.start()
     print(json.dumps({"rpc": server.address, "events": publisher.address}), flush=True)

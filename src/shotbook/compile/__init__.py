@@ -63,14 +63,22 @@ from ._instructions import (
     stack_channels,
 )
 from ._preview import ChannelPreview, compile_preview
+from ._reserved import (
+    ANALYSIS_PREFIX,
+    RESERVED_COLUMN_NAMES,
+    ReservedNameError,
+    reserved_name_problems,
+)
 from ._runs import RunEncoder
 from ._sequence import SequenceCompiler, check_sequence, find_sequence_problems
 from ._static import SequenceCheckContext
 from ._timing import PS_PER_SECOND, ms, ns, ps_to_seconds, seconds_to_ps, ticks_at, us
 
 __all__ = [
+    "ANALYSIS_PREFIX",
     "MAX_DENSE_LENGTH",
     "PS_PER_SECOND",
+    "RESERVED_COLUMN_NAMES",
     "Advance",
     "AnalogChannelConfiguration",
     "And",
@@ -100,6 +108,7 @@ __all__ = [
     "Pattern",
     "Picture",
     "Repeated",
+    "ReservedNameError",
     "RunEncoder",
     "SequenceCheckContext",
     "SequenceCheckError",
@@ -127,6 +136,7 @@ __all__ = [
     "ps_to_seconds",
     "register_compile_types",
     "repeat",
+    "reserved_name_problems",
     "same_dimension",
     "seconds_to_ps",
     "stack_channels",

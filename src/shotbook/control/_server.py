@@ -12,11 +12,19 @@ import logging.handlers
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shotbook.rpc import EventPublisher, RPCServer, StopSignals
+from shotbook.rpc import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Deferred,
+    EventPublisher,
+    RPCServer,
+    StopSignals,
+    call_context,
+)
 
 from ._errors import ManagerBusyError, ManagerClosedError, SequenceFailedError
 from ._events import ManagerEvent
@@ -30,6 +38,73 @@ _log = logging.getLogger("shotbook.control.server")
 
 MAX_WAIT_PER_CALL = 5.0
 """Longest wait (s) a client's ``wait`` call may ask for in one request."""
+
+_WAIT_SLICE = 0.2  # a wait reply whose time is up goes at most this late
+
+
+class _EndWaiters:
+    """The pending replies of ``wait`` calls, completed by one thread (no request worker).
+
+    The thread waits on the manager; when no sequence runs any more it resolves every reply
+    with True, and a reply whose time is up with False.
+    """
+
+    def __init__(self, manager: Any) -> None:
+        self._manager = manager
+        self._changed = threading.Condition()
+        self._waiting: list[tuple[float, Deferred]] = []
+        self._closed = False
+        self._thread = threading.Thread(
+            target=self._serve, name="shotbook-experiment-waits", daemon=True
+        )
+        self._thread.start()
+
+    def add(self, seconds: float) -> Deferred:
+        """A reply resolved with True once no sequence runs, or False after ``seconds``."""
+        reply = Deferred()
+        with self._changed:
+            if self._closed:
+                reply.resolve(not self._manager.is_running())
+                return reply
+            self._waiting.append((time.monotonic() + seconds, reply))
+            self._changed.notify()
+        return reply
+
+    def __len__(self) -> int:
+        with self._changed:
+            return len(self._waiting)
+
+    def _serve(self) -> None:
+        while True:
+            with self._changed:
+                while not self._waiting and not self._closed:
+                    self._changed.wait()
+                if self._closed:
+                    break
+                nearest = min(deadline for deadline, _ in self._waiting)
+            slice_ = min(_WAIT_SLICE, max(0.0, nearest - time.monotonic()))
+            idle = bool(self._manager.wait(slice_))
+            now = time.monotonic()
+            with self._changed:
+                if idle:
+                    done, self._waiting = self._waiting, []
+                else:
+                    done = [item for item in self._waiting if item[0] <= now]
+                    self._waiting = [item for item in self._waiting if item[0] > now]
+            for _, reply in done:
+                reply.resolve(idle)
+        with self._changed:
+            done, self._waiting = self._waiting, []
+        idle = not self._manager.is_running()
+        for _, reply in done:
+            reply.resolve(idle)
+
+    def close(self) -> None:
+        """Answer every pending reply now (True if no sequence runs) and stop the thread."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        self._thread.join(5.0)
 
 
 def _safe_file_name(name: str) -> str:
@@ -76,6 +151,17 @@ class ExperimentServer:
         events_port: the events (PUB) port; 0 picks a free one (clients ask the server).
         log_dir: folder of the rotating log file; ``None`` logs nowhere but the handlers
             already set.
+        workers: how many requests may run at once; ``wait`` calls hold none of them while
+            they wait (one thread answers them all when the run ends), so ``interrupt`` and
+            state queries are answered whatever the number of waiting clients.
+        max_message_size: largest request accepted, in bytes (the same default as device
+            servers: :data:`shotbook.rpc.DEFAULT_MAX_MESSAGE_SIZE`, 256 MiB).
+
+    Requests that find every worker busy wait in a bounded queue
+    (:data:`shotbook.rpc.DEFAULT_MAX_QUEUED` requests, ``DEFAULT_MAX_QUEUED_BYTES`` bytes);
+    beyond it a client gets :class:`shotbook.rpc.ServerBusyError` at once. Interrupts are
+    logged with the client's host and pid. An insecure server bound beyond 127.0.0.1 prints
+    a warning when it starts.
 
     Example::
 
@@ -92,6 +178,7 @@ class ExperimentServer:
         events_port: int = 0,
         log_dir: str | os.PathLike[str] | None = "logs",
         workers: int = 8,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
         self.manager = manager
         self.name = name
@@ -103,12 +190,15 @@ class ExperimentServer:
             if root.getEffectiveLevel() > logging.INFO:
                 root.setLevel(logging.INFO)
         host, port, security = _bind_options(rpc_config)
-        self._rpc = RPCServer(host, port, workers=workers, **security)
+        self._rpc = RPCServer(
+            host, port, workers=workers, max_message_size=max_message_size, **security
+        )
         try:
             self._events = EventPublisher(host, events_port, **security)
         except BaseException:
             self._rpc.close()
             raise
+        self._waiters = _EndWaiters(manager)
         self._subscription = manager.subscribe(self._publish)
         for method, function in (
             ("start_sequence", self._start_sequence),
@@ -138,6 +228,11 @@ class ExperimentServer:
         return self._rpc.address
 
     @property
+    def max_message_size(self) -> int:
+        """The largest request accepted, in bytes."""
+        return self._rpc.max_message_size
+
+    @property
     def events_address(self) -> str:
         """The events (PUB) address."""
         return self._events.address
@@ -164,9 +259,14 @@ class ExperimentServer:
         return {"ok": True}
 
     def _interrupt(self) -> bool:
+        caller = call_context().client.describe()
+        progress = self.manager.current()
         interrupted: bool = self.manager.interrupt()
         if interrupted:
-            _log.info("interrupt requested")
+            what = "the run" if progress is None else f"{progress.path}"
+            _log.info("interrupt of %s requested by %s", what, caller)
+        else:
+            _log.info("interrupt requested by %s while nothing runs", caller)
         return interrupted
 
     def _is_running(self) -> bool:
@@ -176,8 +276,11 @@ class ExperimentServer:
         progress = self.manager.current()
         return None if progress is None else progress.to_dict()
 
-    def _wait(self, timeout: float) -> bool:
-        return bool(self.manager.wait(max(0.0, min(float(timeout), MAX_WAIT_PER_CALL))))
+    def _wait(self, timeout: float) -> bool | Deferred:
+        seconds = max(0.0, min(float(timeout), MAX_WAIT_PER_CALL))
+        if seconds == 0.0 or not self.manager.is_running():
+            return bool(self.manager.wait(0.0))
+        return self._waiters.add(seconds)  # answered later; holds no worker meanwhile
 
     def _last_run(self) -> dict[str, Any] | None:
         summary = self.manager.last_run()
@@ -206,6 +309,7 @@ class ExperimentServer:
             return
         self._closed = True
         self._subscription.close()
+        self._waiters.close()
         self._rpc.close()
         self._events.close()
         _log.info("experiment server %r stopped", self.name)

@@ -18,28 +18,33 @@ Example::
 from ._client import RPCClient
 from ._context import CallContext, ClientInfo, call_context
 from ._curve import CurveKeys, generate_keypair, load_public_key
+from ._deferred import Deferred
 from ._errors import (
     ProtocolError,
     RemoteError,
     RPCConnectionError,
     RPCError,
     RPCTimeoutError,
+    ServerBusyError,
     UnknownMethodError,
     build_remote_error,
     mro_names,
 )
 from ._events import Event, EventPublisher, EventSubscriber
-from ._server import RPCServer
+from ._server import DEFAULT_MAX_QUEUED, DEFAULT_MAX_QUEUED_BYTES, RPCServer
 from ._until_stopped import StopSignals
 from ._wire import DEFAULT_MAX_FRAMES, DEFAULT_MAX_MESSAGE_SIZE, PROTOCOL_VERSION
 
 __all__ = [
     "DEFAULT_MAX_FRAMES",
     "DEFAULT_MAX_MESSAGE_SIZE",
+    "DEFAULT_MAX_QUEUED",
+    "DEFAULT_MAX_QUEUED_BYTES",
     "PROTOCOL_VERSION",
     "CallContext",
     "ClientInfo",
     "CurveKeys",
+    "Deferred",
     "Event",
     "EventPublisher",
     "EventSubscriber",
@@ -50,6 +55,7 @@ __all__ = [
     "RPCServer",
     "RPCTimeoutError",
     "RemoteError",
+    "ServerBusyError",
     "StopSignals",
     "UnknownMethodError",
     "build_remote_error",

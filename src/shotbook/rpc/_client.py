@@ -110,7 +110,9 @@ class RPCClient:
         curve_server_key: z85 public key of a secure server. With ``curve_public_key`` and
             ``curve_secret_key``: this client's key pair (its public key must be in the
             server's ``authorized_client_keys``).
-        max_message_size, max_frames: limits on replies accepted.
+        max_message_size: largest request sent (a larger one raises ProtocolError before
+            anything is sent) and largest reply accepted, in bytes.
+        max_frames: most frames in a reply accepted.
 
     Example::
 
@@ -208,6 +210,13 @@ class RPCClient:
             "c": self._info,
         }
         frames = encode(header, what=f"the arguments of {method!r}")
+        size = _size(frames)
+        if size > self._max_size:
+            raise ProtocolError(
+                f"the request for {method!r} is {size} bytes, over the message size limit of "
+                f"{self._max_size} bytes (max_message_size): nothing was sent; send less at "
+                "once (servers refuse larger messages)"
+            )
         return self._result(self._exchange(request_id, method, frames, timeout), method)
 
     def ping(self, timeout: float | None = None) -> float:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,14 +122,44 @@ def load_public_key(path: str | os.PathLike[str]) -> str:
     return fields["public"]
 
 
-class _AllowList:
-    """Credentials provider of pyzmq's authenticator: accepts only the listed keys."""
+_auth_log = logging.getLogger("shotbook.rpc.auth")
 
-    def __init__(self, keys: Iterable[str]) -> None:
+
+class _AllowList:
+    """Credentials provider of pyzmq's authenticator: accepts only the listed keys.
+
+    A refusal is logged at warning with the peer's address (pyzmq logs it at debug only).
+    """
+
+    def __init__(self, keys: Iterable[str], peer: Callable[[], str]) -> None:
         self.keys = frozenset(k.encode("ascii") for k in keys)
+        self._peer = peer
 
     def callback(self, domain: str, key: bytes) -> bool:
-        return key in self.keys
+        if key in self.keys:
+            return True
+        _auth_log.warning(
+            "DENIED a CurveZMQ client from %s: its public key %s is not authorized",
+            self._peer(), key.decode("ascii", "replace"),
+        )  # fmt: skip
+        return False
+
+
+@functools.cache
+def _authenticator_class() -> type[Any]:
+    """pyzmq's thread authenticator, noting the peer address of the request it handles."""
+    from zmq.auth.thread import ThreadAuthenticator
+
+    class PeerNotingAuthenticator(ThreadAuthenticator):
+        peer = "an unknown address"
+
+        async def handle_zap_message(self, msg: list[bytes]) -> None:
+            # one thread handles the requests one at a time: the field names this one's peer
+            if len(msg) > 3:
+                self.peer = msg[3].decode("utf-8", "replace") or "an unknown address"
+            await super().handle_zap_message(msg)
+
+    return PeerNotingAuthenticator
 
 
 class ServerSecurity:
@@ -144,14 +175,12 @@ class ServerSecurity:
                 "authorized_client_keys is empty: no client could connect; give the public "
                 "keys of the clients allowed (generate_keypair() makes them)"
             )
-        from zmq.auth.thread import ThreadAuthenticator
-
         self.context: zmq.Context[Any] = zmq.Context()
-        self.authenticator = ThreadAuthenticator(
-            self.context, log=logging.getLogger("shotbook.rpc.auth")
-        )
+        self.authenticator = _authenticator_class()(self.context, log=_auth_log)
         self.authenticator.start()
-        self.authenticator.configure_curve_callback("*", _AllowList(keys))
+        authenticator = self.authenticator
+        allow = _AllowList(keys, lambda: str(authenticator.peer))
+        self.authenticator.configure_curve_callback("*", allow)
 
     def apply(self, socket: zmq.Socket[Any]) -> None:
         socket.curve_secretkey = self.secret

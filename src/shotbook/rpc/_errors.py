@@ -72,6 +72,13 @@ class UnknownMethodError(RemoteError, LookupError):
     """The server has no method of that name; the message lists the methods it has."""
 
 
+class ServerBusyError(RemoteError):
+    """The server's request queue is full: the request was refused without running.
+
+    Nothing ran; try again later. The message says how full the queue is.
+    """
+
+
 def _fill(
     exc: RemoteError, remote_type: str, message: str, traceback: str, method: str, server: str
 ) -> None:
@@ -83,8 +90,12 @@ def _fill(
 
 
 UNKNOWN_METHOD_TYPE = "shotbook.rpc.UnknownMethodError"
+SERVER_BUSY_TYPE = "shotbook.rpc.ServerBusyError"
 
-_DEFAULT_TYPES: dict[str, type[BaseException]] = {UNKNOWN_METHOD_TYPE: UnknownMethodError}
+_DEFAULT_TYPES: dict[str, type[BaseException]] = {
+    UNKNOWN_METHOD_TYPE: UnknownMethodError,
+    SERVER_BUSY_TYPE: ServerBusyError,
+}
 _REMOTE_CLASSES: dict[type[BaseException], type[RemoteError]] = {}
 
 

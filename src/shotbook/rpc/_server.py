@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -16,7 +17,8 @@ import zmq
 
 from ._context import _CURRENT, CallContext, ClientInfo
 from ._curve import ServerSecurity
-from ._errors import UNKNOWN_METHOD_TYPE, ProtocolError, mro_names, type_name
+from ._deferred import Deferred
+from ._errors import SERVER_BUSY_TYPE, UNKNOWN_METHOD_TYPE, ProtocolError, mro_names, type_name
 from ._messages import Request, parse_request, request_id_of
 from ._wire import (
     DEFAULT_MAX_FRAMES,
@@ -31,18 +33,57 @@ from ._wire import (
 
 _log = logging.getLogger("shotbook.rpc")
 _BUSY_LIMIT = 10_000
+
+DEFAULT_MAX_QUEUED = 64
+"""Most requests waiting for a free worker by default; more get :class:`ServerBusyError`."""
+DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024
+"""Most bytes of requests waiting for a free worker by default (a request alone in the
+queue is always accepted, whatever its size up to ``max_message_size``)."""
+
+_Task = tuple[Callable[..., Any], tuple[Any, ...], int]  # function, arguments, bytes held
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
 
 
-def _error_frames(request_id: int | None, exc: BaseException) -> list[Any]:
-    cls = type(exc)
+_LOOPBACK_HOSTS = frozenset({"localhost", "::1", "ip6-localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is an interface of this computer only (127.x.x.x, ::1, localhost)."""
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def warn_insecure(host: str, port: int, what: str) -> None:
+    """Print (stderr) and log a warning when an insecure server listens beyond this computer."""
+    if is_loopback(host):
+        return
+    text = (
+        f"WARNING: the {what} on {host}:{port} is insecure (no CurveZMQ) and reachable from "
+        "other computers: anyone who reaches this port can use it. Use a "
+        "SecureRPCConfiguration (shotbook keygen) on any network you do not fully trust, or "
+        "bind 127.0.0.1."
+    )
+    print(text, file=sys.stderr, flush=True)
+    if _log.hasHandlers():
+        _log.warning("%s", text)
+
+
+def _message_of(exc: BaseException) -> str:
     try:
-        message = str(exc)
+        return str(exc)
     except Exception:
-        message = f"<str() of the {cls.__qualname__} failed>"
-    text = "".join(traceback.format_exception(exc))
-    error = {"type": type_name(cls), "mro": mro_names(cls), "msg": message, "tb": text}
+        return f"<str() of the {type(exc).__qualname__} failed>"
+
+
+def _error_frames(request_id: int | None, exc: BaseException, with_traceback: bool) -> list[Any]:
+    cls = type(exc)
+    text = "".join(traceback.format_exception(exc)) if with_traceback else ""
+    error = {"type": type_name(cls), "mro": mro_names(cls), "msg": _message_of(exc), "tb": text}
+    return encode({"v": PROTOCOL_VERSION, "id": request_id, "err": error}, what="an error")
+
+
+def _busy_frames(request_id: int | None, text: str) -> list[Any]:
+    error = {"type": SERVER_BUSY_TYPE, "mro": [SERVER_BUSY_TYPE], "msg": text, "tb": ""}
     return encode({"v": PROTOCOL_VERSION, "id": request_id, "err": error}, what="an error")
 
 
@@ -64,14 +105,17 @@ class _ClientState:
 class _Method:
     """A registered function and where it runs (see ``RPCServer.register``)."""
 
-    __slots__ = ("demotions", "fixed", "function", "inline", "quick_runs")
+    __slots__ = ("demotions", "fixed", "function", "inline", "quick_runs", "tracebacks")
 
     QUICK = 0.001  # seconds
     RUNS_TO_PROMOTE = 16
     MAX_DEMOTIONS = 2
 
-    def __init__(self, function: Callable[..., Any], inline: bool | None) -> None:
+    def __init__(
+        self, function: Callable[..., Any], inline: bool | None, tracebacks: bool = False
+    ) -> None:
         self.function = function
+        self.tracebacks = tracebacks
         self.fixed = inline is not None
         self.inline = bool(inline)
         self.quick_runs = 0
@@ -99,7 +143,18 @@ class RPCServer:
     time and a slow call does not delay pings; the thread that receives a call runs it and
     sends the reply itself, after handing the listening over to an idle thread. Quick
     methods can skip that hand-over (``register(..., inline=True or None)``). A function
-    can learn who calls it with :func:`call_context`.
+    can learn who calls it with :func:`call_context`. A function that would wait long
+    returns a :class:`Deferred` instead and completes it later from any thread: the call
+    then holds no worker while it waits.
+
+    When every worker is busy, requests wait in a queue of at most ``max_queued`` requests
+    and ``max_queued_bytes`` bytes; a request beyond that is answered at once with
+    :class:`ServerBusyError` (nothing runs) and its payload is dropped.
+
+    The exception of a served function reaches the client as its type, class names and
+    message; its traceback stays in the server's log (logger ``shotbook.rpc``, warning)
+    unless ``send_tracebacks`` (a debugging flag) or ``register(..., tracebacks=True)``
+    (functions that run the lab's own code, whose traceback the user needs) says otherwise.
 
     Args:
         host: interface to bind (default 127.0.0.1; ``"0.0.0.0"`` for every interface).
@@ -114,8 +169,12 @@ class RPCServer:
             ``authorized_client_keys``, the z85 public keys of the clients allowed; every
             other client is refused.
         max_message_size: largest request accepted (bytes); a larger one gets a
-            ProtocolError, or is dropped by ZeroMQ if one frame alone is larger.
+            ProtocolError, or is dropped by ZeroMQ if one frame alone is larger (before
+            any memory is allocated for it; the client then sees its connection lost).
         max_frames: most frames (header + arrays) in one request.
+        max_queued, max_queued_bytes: bound of the queue of requests waiting for a worker
+            (see above).
+        send_tracebacks: send the server's traceback with every error reply (debugging).
 
     Example::
 
@@ -139,9 +198,23 @@ class RPCServer:
         authorized_client_keys: Iterable[str] | None = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_frames: int = DEFAULT_MAX_FRAMES,
+        max_queued: int = DEFAULT_MAX_QUEUED,
+        max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES,
+        send_tracebacks: bool = False,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
+        if max_queued < 0 or max_queued_bytes < 0:
+            raise ValueError(
+                f"max_queued and max_queued_bytes must be >= 0, got {max_queued} and "
+                f"{max_queued_bytes}"
+            )
+        self._max_queued = max_queued
+        self._max_queued_bytes = max_queued_bytes
+        self._queued_bytes = 0
+        self._refused = 0  # requests refused since the last log line about it
+        self._refused_logged = -1e9
+        self._send_tracebacks = send_tracebacks
         if heartbeat_timeout is not None and heartbeat_timeout <= 0:
             raise ValueError(f"heartbeat_timeout must be > 0 seconds, got {heartbeat_timeout}")
         if curve_secret_key is None and authorized_client_keys is not None:
@@ -171,6 +244,8 @@ class RPCServer:
                 self._security.close()
             raise
         self._host = host
+        if self._security is None:
+            warn_insecure(host, self._port, "RPC server")
         # wakes the listener; a plain socket pair (portable) is cheaper to poll than ZeroMQ's
         self._wake_rx, self._wake_tx = socket.socketpair()
         self._wake_rx.setblocking(False)
@@ -182,7 +257,7 @@ class RPCServer:
         self._leader_lock = threading.Lock()  # held by the one thread listening
         self._state_lock = threading.Lock()  # _idle and _pending
         self._idle = 0  # threads waiting to become the listener
-        self._pending: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._pending: deque[_Task] = deque()
         self._poller = zmq.Poller()
         self._poller.register(self._router.getsockopt(zmq.FD), zmq.POLLIN)
         self._poller.register(self._wake_rx.fileno(), zmq.POLLIN)
@@ -209,6 +284,16 @@ class RPCServer:
         return self._address
 
     @property
+    def max_message_size(self) -> int:
+        """The largest request accepted, in bytes."""
+        return self._max_size
+
+    @property
+    def queued(self) -> int:
+        """How many requests wait for a free worker now."""
+        return len(self._pending)
+
+    @property
     def methods(self) -> list[str]:
         """Names of the registered methods, sorted."""
         return sorted(self._methods)
@@ -219,7 +304,12 @@ class RPCServer:
         return self._security is not None
 
     def register(
-        self, name: str, function: Callable[..., Any], *, inline: bool | None = False
+        self,
+        name: str,
+        function: Callable[..., Any],
+        *,
+        inline: bool | None = False,
+        tracebacks: bool = False,
     ) -> None:
         """Serve ``function`` under ``name``.
 
@@ -230,12 +320,15 @@ class RPCServer:
         row under 1 ms), then on the listening thread; a run over 1 ms sends it back to the
         pool (for good the second time). Only for functions that cannot block for long:
         the one slow run still holds the listening thread.
+
+        ``tracebacks=True`` sends the traceback of the function's exceptions to the client
+        (for functions running the lab's own code); otherwise it stays in the server's log.
         """
         if not isinstance(name, str) or not name:
             raise ValueError(f"method name must be a non-empty str, got {name!r}")
         if not callable(function):
             raise TypeError(f"the function registered as {name!r} is not callable: {function!r}")
-        self._methods[name] = _Method(function, inline)
+        self._methods[name] = _Method(function, inline, tracebacks)
 
     def register_handler(self, handler: object, *, prefix: str = "") -> list[str]:
         """Serve every public method (no leading ``_``) of ``handler`` as ``prefix + name``.
@@ -315,10 +408,16 @@ class RPCServer:
     # its way, and a thread always listens (pings are answered while calls run): when
     # every other thread is busy, the listener queues calls for the next free thread.
 
+    def _pop_task(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        """The next queued task (with the state lock held and a task queued)."""
+        function, args, size = self._pending.popleft()
+        self._queued_bytes -= size
+        return function, args
+
     def _work(self) -> None:
         while True:
             with self._state_lock:
-                task = self._pending.popleft() if self._pending else None
+                task = self._pop_task() if self._pending else None
                 if task is None:
                     self._idle += 1
             if task is None:
@@ -345,7 +444,7 @@ class RPCServer:
             if self._pending:  # a queued task and an idle thread: hand over
                 with self._state_lock:
                     if self._pending and self._idle:
-                        return self._pending.popleft()
+                        return self._pop_task()
             with self._router_lock:
                 if self._stopping:
                     return None
@@ -353,12 +452,9 @@ class RPCServer:
                 if router.getsockopt(_EVENTS) & _POLLIN:
                     message = recv_frames(router, 2, self._max_frames, self._max_size)
             if message is not None:
-                task = self._handle(*message)
-                if task is not None:
-                    with self._state_lock:
-                        if not self._idle:
-                            self._pending.append(task)
-                            task = None
+                queued = self._handle(*message)
+                if queued is not None:
+                    task = self._queue_or_take(queued)
                     if task is not None:
                         return task
             else:
@@ -377,6 +473,40 @@ class RPCServer:
                     self._check_heartbeats()
         return None
 
+    def _queue_or_take(self, queued: _Task) -> tuple[Callable[..., Any], tuple[Any, ...]] | None:
+        """Run the task in this thread if another can listen, else queue it or refuse it."""
+        function, args, size = queued
+        with self._state_lock:
+            if self._idle:
+                return function, args
+            count, held = len(self._pending), self._queued_bytes
+            full = count >= self._max_queued or (count > 0 and held + size > self._max_queued_bytes)
+            if not full:
+                self._pending.append(queued)
+                self._queued_bytes += size
+                return None
+        identity, state, _method, request, context = args
+        with self._clients_lock:
+            state.inflight -= 1
+        text = (
+            f"the server {self._address} is busy: {count} request(s) of {held} bytes wait for "
+            f"one of its {self._workers} workers (at most {self._max_queued} requests and "
+            f"{self._max_queued_bytes} bytes may wait); {request.method!r} did not run, "
+            "try again later"
+        )
+        self._send(identity, _busy_frames(request.id, text))
+        with self._state_lock:  # one log line a second at most, however many are refused
+            self._refused += 1
+            now = time.monotonic()
+            if now < self._refused_logged + 1.0:
+                return None
+            refused, self._refused, self._refused_logged = self._refused, 0, now
+        _log.warning(
+            "refused %d request(s) in the last second, queue full (the last: %r from %s)",
+            refused, request.method, context.client.describe(),
+        )  # fmt: skip
+        return None
+
     def _cleanup(self) -> None:
         with self._router_lock, self._wake_lock:
             if self._cleaned:
@@ -388,6 +518,7 @@ class RPCServer:
             self._router.close()
         with self._state_lock:
             self._pending.clear()
+            self._queued_bytes = 0
         if self._security is not None:
             self._security.close()
 
@@ -427,9 +558,7 @@ class RPCServer:
     def _info(key: bytes, state: _ClientState) -> ClientInfo:
         return ClientInfo(key, state.host, state.pid, state.name, state.last_seen)
 
-    def _handle(
-        self, head: list[bytes], buffers: list[Any], error: str | None
-    ) -> tuple[Callable[..., Any], tuple[Any, ...]] | None:
+    def _handle(self, head: list[bytes], buffers: list[Any], error: str | None) -> _Task | None:
         """Answer a message at once, or return the task that will answer it."""
         if not head:
             return None
@@ -461,15 +590,16 @@ class RPCServer:
             self._send(identity, self._unknown_method(request))
             return None
         context = CallContext(self._info(key, state), request.method, request.id, self._address)
-        if method.inline:
-            start = time.perf_counter()
-            frames = self._run(method.function, request, context)
-            method.ran(time.perf_counter() - start, inline=True)
-            self._send(identity, frames)
-            return None
         with self._clients_lock:
             state.inflight += 1
-        return self._run_in_pool, (identity, state, method, request, context)
+        if method.inline:
+            start = time.perf_counter()
+            outcome = self._run(method, request, context)
+            method.ran(time.perf_counter() - start, inline=True)
+            self._answer(identity, state, method, request, context, outcome)
+            return None
+        size = sum(map(len, head)) + sum(len(frame) for frame in buffers)
+        return self._run_in_pool, (identity, state, method, request, context), size
 
     def _unknown_method(self, request: Request) -> list[Any]:
         names = ", ".join(self.methods) or "none"
@@ -481,17 +611,66 @@ class RPCServer:
         }
         return encode({"v": PROTOCOL_VERSION, "id": request.id, "err": error}, what="an error")
 
-    @staticmethod
-    def _run(function: Callable[..., Any], request: Request, context: CallContext) -> list[Any]:
+    def _run(self, method: _Method, request: Request, context: CallContext) -> list[Any] | Deferred:
         token = _CURRENT.set(context)
         try:
-            result = function(*request.args, **request.kwargs)
-            reply = {"v": PROTOCOL_VERSION, "id": request.id, "ok": result}
-            return encode(reply, what=f"the result of {request.method!r}")
+            result = method.function(*request.args, **request.kwargs)
+            if isinstance(result, Deferred):
+                return result
+            return self._result_frames(request, result, context, method.tracebacks)
         except BaseException as exc:
-            return _error_frames(request.id, exc)
+            return self._exception_frames(request, exc, context, method.tracebacks)
         finally:
             _CURRENT.reset(token)
+
+    def _result_frames(
+        self, request: Request, result: Any, context: CallContext, tracebacks: bool
+    ) -> list[Any]:
+        reply = {"v": PROTOCOL_VERSION, "id": request.id, "ok": result}
+        try:
+            return encode(reply, what=f"the result of {request.method!r}")
+        except TypeError as exc:
+            return self._exception_frames(request, exc, context, tracebacks)
+
+    def _exception_frames(
+        self, request: Request, exc: BaseException, context: CallContext, tracebacks: bool
+    ) -> list[Any]:
+        sent = tracebacks or self._send_tracebacks
+        _log.log(
+            logging.DEBUG if sent else logging.WARNING,
+            "%r from %s raised %s: %s",
+            request.method, context.client.describe(), type_name(type(exc)), _message_of(exc),
+            exc_info=exc,
+        )  # fmt: skip
+        return _error_frames(request.id, exc, sent)
+
+    def _answer(
+        self,
+        identity: bytes,
+        state: _ClientState,
+        method: _Method,
+        request: Request,
+        context: CallContext,
+        outcome: list[Any] | Deferred,
+    ) -> None:
+        """Send a reply now, or once its Deferred is completed."""
+        if not isinstance(outcome, Deferred):
+            with self._clients_lock:
+                state.inflight -= 1
+            self._send(identity, outcome)
+            return
+
+        def sink(result: tuple[bool, Any]) -> None:
+            ok, value = result
+            if ok:
+                frames = self._result_frames(request, value, context, method.tracebacks)
+            else:
+                frames = self._exception_frames(request, value, context, method.tracebacks)
+            with self._clients_lock:
+                state.inflight -= 1
+            self._send(identity, frames)
+
+        outcome._bind(sink)
 
     def _run_in_pool(
         self,
@@ -502,11 +681,9 @@ class RPCServer:
         context: CallContext,
     ) -> None:
         start = time.perf_counter()
-        frames = self._run(method.function, request, context)
+        outcome = self._run(method, request, context)
         method.ran(time.perf_counter() - start, inline=False)
-        with self._clients_lock:
-            state.inflight -= 1
-        self._send(identity, frames)
+        self._answer(identity, state, method, request, context, outcome)
 
     def _check_heartbeats(self) -> None:
         assert self._heartbeat_timeout is not None
@@ -524,7 +701,7 @@ class RPCServer:
             )
             if callback is not None:
                 with self._state_lock:
-                    self._pending.append((self._client_gone, (callback, info)))
+                    self._pending.append((self._client_gone, (callback, info), 0))
 
     @staticmethod
     def _client_gone(callback: Callable[[ClientInfo], Any], info: ClientInfo) -> None:

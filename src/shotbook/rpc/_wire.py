@@ -22,8 +22,9 @@ import zmq
 from ._errors import ProtocolError
 
 PROTOCOL_VERSION = 1
-DEFAULT_MAX_MESSAGE_SIZE = 512 * 1024 * 1024
-"""Largest message (all frames) accepted by default, in bytes."""
+DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
+"""Largest message (all frames) accepted by default, in bytes: the one limit of device
+servers, experiment servers and their clients (each can be given another)."""
 DEFAULT_MAX_FRAMES = 1024
 """Most frames (header + array buffers) accepted in one message by default."""
 

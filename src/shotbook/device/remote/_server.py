@@ -17,16 +17,20 @@ from typing import Any
 import numpy as np
 
 from shotbook.registry import RegistryError, TypeRegistry
-from shotbook.rpc import ClientInfo, RPCServer, StopSignals, call_context, mro_names
+from shotbook.rpc import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    ClientInfo,
+    RPCServer,
+    StopSignals,
+    call_context,
+    mro_names,
+)
 
 from .._codec import WireCodec
 from .._controller import ShotRunner
 from .._protocols import DeviceError, DeviceTimeoutError, is_remote_property, remote_methods_of
 from ._config import InsecureRPCConfiguration, RPCConfiguration, SecureRPCConfiguration
 from ._lease import Lease, PreparedShot, close_iterator
-
-DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024
-"""Largest request a device server accepts by default (bytes)."""
 
 LEASE_CLOSING_WAIT = 30.0
 """Longest a ``lease.acquire`` waits (s) for the previous holder's devices to close."""
@@ -132,10 +136,18 @@ class DeviceServer:
             "shot.abort": self._abort_shot,
         }
         for method, function in methods.items():
-            self._rpc.register(method, function)
+            # the lab's device code runs in these: its traceback goes to the client
+            lab_code = method.startswith(("device.", "shot.")) or method == "iterator.next"
+            self._rpc.register(method, function, tracebacks=lab_code)
         self._log.info("device server %r listening on %s", name, self._rpc.address)
 
     # ------------------------------------------------------------------ lifetime
+
+    @property
+    def max_message_size(self) -> int:
+        """The largest request accepted, in bytes (:data:`DEFAULT_MAX_MESSAGE_SIZE` unless
+        given)."""
+        return self._rpc.max_message_size
 
     @property
     def address(self) -> str:
