@@ -11,8 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from shotbook.compile import SequenceCheckError, SequenceCompiler, check_sequence
-from shotbook.compile import ConfigurationError
+from shotbook.compile import (
+    ConfigurationError,
+    SequenceCheckError,
+    SequenceCompiler,
+    check_sequence,
+)
 from shotbook.device import (
     CameraTimeoutError,
     DeviceError,
@@ -135,7 +139,8 @@ def test_scan_in_process_returns_the_served_pixels(
             data = runner.run_shot(shot, timeout=5.0)
             assert list(data) == ["camera.atoms", "camera.background"]
             for picture in data.values():
-                assert picture.dtype == dtype and picture.shape == (48, 64)
+                assert picture.dtype == dtype
+                assert picture.shape == (48, 64)
                 np.testing.assert_array_equal(picture, expected)
             assert camera.exposures_set == pytest.approx([exposure, exposure], abs=1e-6)
         assert camera.pictures_taken == 6
@@ -182,19 +187,20 @@ def test_hardware_trigger_line_is_configured_and_a_missing_trigger_times_out() -
         assert camera._get("TriggerMode") == "On"
         with pytest.raises(DeviceTimeoutError) as caught:
             runner.run_shot(shot, timeout=5.0)
-        assert caught.value.device == "camera" and caught.value.step == "acquire"
+        assert caught.value.device == "camera"
+        assert caught.value.step == "acquire"
         assert "'atoms'" in str(caught.value)
         assert isinstance(caught.value.__cause__, CameraTimeoutError)
         # the camera recovers: the next shot is programmed again and arms
         camera.update_parameters(exposures=[1e-3], picture_names=["x"], timeout=0.2)
-        with pytest.raises(CameraTimeoutError, match="picture 'x' within 0.2 s"):
+        with pytest.raises(CameraTimeoutError, match=r"picture 'x' within 0\.2 s"):
             next(camera.acquire(["x"]))
 
 
 def test_camera_not_found_names_the_serials_seen() -> None:
+    camera = BaslerCamera("camera", roi=(0, 0, 64, 48), sensor_size=SENSOR, serial="nope")
     with pytest.raises(DeviceError, match=r"serial nope\) not found.*0815-0000") as caught:
-        with BaslerCamera("camera", roi=(0, 0, 64, 48), sensor_size=SENSOR, serial="nope"):
-            pass
+        camera.__enter__()
     assert caught.value.step == "open"
 
 

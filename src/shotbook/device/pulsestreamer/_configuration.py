@@ -22,9 +22,11 @@ from shotbook.compile import (
     ConfigurationError,
     DigitalChannelConfiguration,
     ExternalTriggerStart,
+    Concatenated,
     Instruction,
-    InstructionError,
     LaneValues,
+    LinearRamp,
+    Repeated,
     SequenceCheckContext,
     SequencerCompiler,
     SequencerConfiguration,
@@ -138,19 +140,43 @@ class PulseStreamerConfiguration(SequencerConfiguration):
         return {channel.name: port for port, channel in enumerate(self.analog_channels)}
 
 
+def _tree_runs(instruction: Instruction, limit: int, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(counts, values)`` of an instruction tree, walked without expanding constants and
+    repetitions of constants; a ramp or pattern gives its ticks (vectorised)."""
+    value = instruction.constant_value()
+    if value is not None:
+        return np.array([len(instruction)], dtype=np.int64), np.array([value])
+    if isinstance(instruction, Repeated):
+        counts, values = _tree_runs(instruction.instruction, limit, where)
+        if (len(counts) - 1) * instruction.repetitions > limit:
+            raise PulseLimitError(where, limit)
+        return np.tile(counts, instruction.repetitions), np.tile(values, instruction.repetitions)
+    if isinstance(instruction, Concatenated):
+        parts = [_tree_runs(child, limit, where) for child in instruction.children()]
+        if not parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=instruction.dtype)
+        return np.concatenate([c for c, _ in parts]), np.concatenate([v for _, v in parts])
+    if isinstance(instruction, LinearRamp) and len(instruction) > limit:
+        raise PulseLimitError(where, limit)
+    values = instruction.to_array(max_length=max(len(instruction), 1))
+    return np.ones(len(values), dtype=np.int64), values
+
+
 def _runs(instruction: Instruction, scale_ns: int, limit: int, where: str) -> np.ndarray:
     """Merged runs of one channel as a ``(n, 2)`` array: ``[duration ns, value]`` rows (float
     values for analog channels). A ramp gives one run per tick of its grid."""
-    try:
-        segments = instruction.to_segments(max_segments=limit)
-    except InstructionError:
-        raise PulseLimitError(where, limit) from None
-    runs = np.empty(
-        (len(segments), 2), dtype=np.float64 if instruction.dtype.kind == "f" else np.int64
-    )
-    for row, (count, value) in enumerate(segments):
-        runs[row, 0] = count * scale_ns
-        runs[row, 1] = value
+    counts, values = _tree_runs(instruction, limit, where)
+    keep = counts > 0
+    counts, values = counts[keep], values[keep]
+    if len(counts):
+        starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+        counts, values = np.add.reduceat(counts, starts), values[starts]
+    if len(counts) > limit:
+        raise PulseLimitError(where, limit)
+    kind = np.float64 if instruction.dtype.kind == "f" else np.int64
+    runs = np.empty((len(counts), 2), dtype=kind)
+    runs[:, 0] = counts * scale_ns
+    runs[:, 1] = values
     return runs
 
 
