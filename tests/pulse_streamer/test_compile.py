@@ -63,8 +63,13 @@ def _analog(name: str) -> AnalogChannelConfiguration:
     return AnalogChannelConfiguration(name, LaneValues(name), "V", (-1.0, 1.0))
 
 
-def _compile(lanes: TimeLanes, config: Any, values: dict[str, Any] | None = None,
-             units: dict[str, str] | None = None, others: dict[str, Any] | None = None) -> Any:  # fmt: skip
+def _compile(
+    lanes: TimeLanes,
+    config: Any,
+    values: dict[str, Any] | None = None,
+    units: dict[str, str] | None = None,
+    others: dict[str, Any] | None = None,
+) -> Any:
     devices = {"pulser": config, **(others or {})}
     compiler = SequenceCompiler(lanes, devices, compilers=COMPILERS)
     parsed = {name: parse_unit(unit) for name, unit in (units or {}).items()}
