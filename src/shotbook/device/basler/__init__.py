@@ -16,7 +16,7 @@ Example::
                                        pixel_format="Mono12", trigger_source="Line1")
 """
 
-from ._camera import INSTALL_HINT, BaslerCamera, frame_of, import_pylon
+from ._camera import INSTALL_HINT, BaslerCamera, BaslerTimeoutError, frame_of, import_pylon
 from ._configuration import (
     PIXEL_DTYPES,
     SOFTWARE,
@@ -32,6 +32,7 @@ __all__ = [
     "BaslerCamera",
     "BaslerCameraCompiler",
     "BaslerCameraConfiguration",
+    "BaslerTimeoutError",
     "basler_device_extension",
     "frame_of",
     "import_pylon",

@@ -40,6 +40,18 @@ def _roi(value: Any, sensor: tuple[int, int], where: str) -> tuple[int, int, int
     return x, y, width, height
 
 
+class BaslerTimeoutError(CameraTimeoutError):
+    """A picture that did not come in time; the message also names the camera's serial."""
+
+    def __init__(self, camera: str, picture: str, timeout: float, serial: str) -> None:
+        super().__init__(camera, picture, timeout)
+        self.serial = serial
+        self.args = (
+            f"camera {camera!r} (serial {serial}) got no picture {picture!r} within "
+            f"{timeout:g} s (was it triggered?)",
+        )
+
+
 class BaslerCamera:
     """A Basler camera taking a shot's pictures on triggers, through pypylon.
 
@@ -325,7 +337,7 @@ class BaslerCamera:
         assert pylon is not None
         milliseconds = max(int((deadline - time.monotonic()) * 1000), 1)
         if not self._camera.WaitForFrameTriggerReady(milliseconds, pylon.TimeoutHandling_Return):
-            raise CameraTimeoutError(self._name, picture, self._timeout)
+            raise BaslerTimeoutError(self._name, picture, self._timeout, self._opened_serial)
 
     def _pictures(self, deadline: float) -> Iterator[np.ndarray]:
         pylon = self._pylon
@@ -348,7 +360,9 @@ class BaslerCamera:
                 milliseconds = max(int((deadline - time.monotonic()) * 1000), 1)
                 result = camera.RetrieveResult(milliseconds, pylon.TimeoutHandling_Return)
                 if result is None or not result.IsValid():
-                    raise CameraTimeoutError(self._name, picture, self._timeout)
+                    raise BaslerTimeoutError(
+                        self._name, picture, self._timeout, self._opened_serial
+                    )
                 try:
                     frame = frame_of(result, picture, self._name, self.dtype, shape)
                 finally:

@@ -177,16 +177,23 @@ class PulseStreamerSequencer:
         if self._sequence is None:
             raise RuntimeError(f"{self._where('start')}: not programmed before start()")
         assert self._module is not None
-        box.stream(self._sequence, 1, self._module.OutputState.ZERO())
-        if self.software_trigger:
-            box.startNow()
+        try:
+            box.stream(self._sequence, 1, self._module.OutputState.ZERO())
+            if self.software_trigger:
+                box.startNow()
+        except (Exception, AssertionError) as error:
+            raise DeviceError(
+                f"{self._where('start')}: {type(error).__name__}: {error}",
+                device=self._name,
+                step="start",
+            ) from error
         self._started = True
         self._shots += 1
 
     @remote
     def is_finished(self) -> bool:
         """Whether the box has finished the last streamed sequence."""
-        return self._started and bool(self._open_box().hasFinished())
+        return self._started and self._finished(self._open_box())
 
     @remote
     def wait_finished(self, timeout: float) -> None:
@@ -195,7 +202,7 @@ class PulseStreamerSequencer:
         if not self._started:
             raise RuntimeError(f"{self._where('wait_finished')}: not started")
         deadline = time.monotonic() + timeout
-        while not box.hasFinished():
+        while not self._finished(box):
             if time.monotonic() > deadline:
                 raise SequencerTimeoutError(
                     f"{self._where('wait_finished')}: the sequence did not finish within "
@@ -203,6 +210,16 @@ class PulseStreamerSequencer:
                     + ("" if self.software_trigger else " (did its external trigger come?)")
                 )
             time.sleep(POLL_INTERVAL)
+
+    def _finished(self, box: Any) -> bool:
+        try:
+            return bool(box.hasFinished())
+        except Exception as error:
+            raise DeviceError(
+                f"{self._where('wait_finished')}: {type(error).__name__}: {error}",
+                device=self._name,
+                step="wait_finished",
+            ) from error
 
     def __repr__(self) -> str:
         return f"PulseStreamerSequencer({self._name!r}, address={self.address!r})"
