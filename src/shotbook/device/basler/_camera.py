@@ -355,7 +355,8 @@ class BaslerCamera:
                     delay = origin + self._times[index] - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                    self._wait_ready(picture, deadline)
+                    if index:  # acquire() already waited for the first picture
+                        self._wait_ready(picture, deadline)
                     camera.ExecuteSoftwareTrigger()
                 milliseconds = max(int((deadline - time.monotonic()) * 1000), 1)
                 result = camera.RetrieveResult(milliseconds, pylon.TimeoutHandling_Return)

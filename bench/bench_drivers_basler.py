@@ -1,0 +1,130 @@
+"""Benchmark: per-shot overhead shotbook adds around grabbing one emulated 640x480 frame.
+
+Two emulated Basler cameras (``PYLON_CAMEMU=2``, set here before pypylon is imported), Mono8,
+ROI 640x480, software trigger. Per shot:
+
+* **driver** (baseline): the pypylon calls a hand-written script needs for one triggered
+  frame on camera 0815-0001: set ``ExposureTime``, ``StartGrabbingMax(1)``,
+  ``WaitForFrameTriggerReady``, ``ExecuteSoftwareTrigger``, ``RetrieveResult``, copy the
+  array, ``Release``.
+* **shotbook**: ``ShotRunner.run_shot`` of a compiled shot (one picture) on a
+  :class:`~shotbook.device.basler.BaslerCamera` (camera 0815-0000): program, arm, collect
+  the picture as ``camera.cloud`` (worker threads, checks, exposure read-back, stop).
+
+Both run in the same process, alternating shot by shot; each run is ``--shots`` shots of
+each, the figure of a run its median shot time; the reported figure is the median over ``--runs``
+runs, the overhead the difference of the two medians.
+
+Run: python bench/bench_drivers_basler.py [--runs 7] [--shots 200]   (repository root)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from typing import Any
+
+os.environ.setdefault("PYLON_CAMEMU", "2")
+
+import numpy as np
+
+from shotbook.compile import SequenceCompiler
+from shotbook.device import ShotRunner
+from shotbook.device.basler import (
+    BaslerCamera,
+    BaslerCameraCompiler,
+    BaslerCameraConfiguration,
+)
+from shotbook.types import CameraTimeLane, ShotParameters, TimeLanes
+
+ROI = (0, 0, 640, 480)
+
+
+def compiled_shot() -> dict[str, Any]:
+    config = BaslerCameraConfiguration(
+        roi=ROI, sensor_size=(1024, 1040), trigger_source="Software", timeout=2.0
+    )
+    lanes = TimeLanes(
+        ["wait", "image"], ["10 us", "100 us"], {"camera": CameraTimeLane([None, "cloud"])}
+    )
+    compiler = SequenceCompiler(
+        lanes, {"camera": config}, compilers={BaslerCameraConfiguration: BaslerCameraCompiler}
+    )
+    init = BaslerCameraCompiler("camera", config).compile_initialization_parameters()
+    return {"init": init, "shot": compiler.compile_shot(ShotParameters({}, {}))}
+
+
+def driver_camera() -> Any:
+    from pypylon import pylon
+
+    factory = pylon.TlFactory.GetInstance()
+    info = next(d for d in factory.EnumerateDevices() if d.GetSerialNumber() == "0815-0001")
+    camera = pylon.InstantCamera(factory.CreateDevice(info))
+    camera.Open()
+    camera.PixelFormat.Value = "Mono8"
+    camera.Width.Value, camera.Height.Value = ROI[2], ROI[3]
+    camera.TriggerSelector.Value = "FrameStart"
+    camera.TriggerMode.Value = "On"
+    camera.TriggerSource.Value = "Software"
+    return camera
+
+
+def driver_shot(camera: Any) -> np.ndarray:
+    from pypylon import pylon
+
+    camera.ExposureTime.Value = 100.0
+    camera.StartGrabbingMax(1)
+    camera.WaitForFrameTriggerReady(2000, pylon.TimeoutHandling_ThrowException)
+    camera.ExecuteSoftwareTrigger()
+    result = camera.RetrieveResult(2000, pylon.TimeoutHandling_ThrowException)
+    try:
+        return np.array(result.GetArray(), copy=True)
+    finally:
+        result.Release()
+
+
+def timed_pair(shots: int, first: Any, second: Any) -> tuple[float, float]:
+    """Median ms per shot of ``first`` and ``second``, called alternately shot by shot (so
+    that the machine's load drifts the same for both)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(shots):
+        for function, out in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            function()
+            out.append(time.perf_counter() - start)
+    return statistics.median(times[0]) * 1e3, statistics.median(times[1]) * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--shots", type=int, default=200)
+    args = parser.parse_args()
+    setup = compiled_shot()
+    baseline = driver_camera()
+    with BaslerCamera("camera", **setup["init"]) as camera, ShotRunner({"camera": camera}) as runner:
+        shot = setup["shot"]
+        assert runner.run_shot(shot)["camera.cloud"].shape == (480, 640)
+        assert driver_shot(baseline).shape == (480, 640)
+        driver_ms: list[float] = []
+        shotbook_ms: list[float] = []
+        for _ in range(args.runs):
+            driver, ours = timed_pair(
+                args.shots, lambda: driver_shot(baseline), lambda: runner.run_shot(shot, 5.0)
+            )
+            driver_ms.append(driver)
+            shotbook_ms.append(ours)
+    baseline.Close()
+    driver, ours = statistics.median(driver_ms), statistics.median(shotbook_ms)
+    print("runs (median ms per shot): driver", [f"{v:.3f}" for v in driver_ms])
+    print("runs (median ms per shot): shotbook", [f"{v:.3f}" for v in shotbook_ms])
+    print(
+        f"driver {driver:.3f} ms, shotbook {ours:.3f} ms per shot: overhead "
+        f"{ours - driver:.3f} ms (ratio {ours / driver:.2f}); budget <= 0.5 ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
