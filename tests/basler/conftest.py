@@ -87,8 +87,9 @@ class BaslerServer:
                 stream.close()
 
 
-@pytest.fixture
-def basler_server(tmp_path: Path) -> Iterator[BaslerServer]:
-    server = BaslerServer(tmp_path / "logs")
+@pytest.fixture(scope="module")
+def basler_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaslerServer]:
+    """One device-server process shared by the tests of a module."""
+    server = BaslerServer(tmp_path_factory.mktemp("logs"))
     yield server
     server.kill()
