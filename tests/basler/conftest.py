@@ -49,11 +49,13 @@ def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, np
     rows, cols = np.indices((48, 64))
     mono8 = ((rows * 64 + cols) % 251).astype(np.uint8)
     mono12 = ((rows * 64 + cols) * 37 % 4096).astype(np.uint16)
+    wide = write_frame(folder / "mono16.tiff", mono12 << 4)
     return {
         "mono8": (write_frame(folder / "mono8.png", mono8), mono8),
-        # the emulator scales a 16-bit file to 12 bits by dropping the 4 low bits
-        "mono12": (write_frame(folder / "mono12.tiff", mono12 << 4), mono12),
-        "mono16": (write_frame(folder / "mono16.tiff", mono12 << 4), mono12 << 4),
+        # the emulator scales a 16-bit file to the format's depth by dropping low bits
+        "mono10": (wide, mono12 >> 2),
+        "mono12": (wide, mono12),
+        "mono16": (wide, mono12 << 4),
     }
 
 

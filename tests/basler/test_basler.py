@@ -120,6 +120,7 @@ def test_static_check_refuses_a_camera_lane_of_another_kind() -> None:
     ("pixel_format", "frame", "dtype"),
     [
         ("Mono8", "mono8", np.uint8),
+        ("Mono10", "mono10", np.uint16),
         ("Mono12", "mono12", np.uint16),
         ("Mono16", "mono16", np.uint16),
     ],
