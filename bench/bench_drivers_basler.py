@@ -104,7 +104,10 @@ def main() -> None:
     args = parser.parse_args()
     setup = compiled_shot()
     baseline = driver_camera()
-    with BaslerCamera("camera", **setup["init"]) as camera, ShotRunner({"camera": camera}) as runner:
+    with (
+        BaslerCamera("camera", **setup["init"]) as camera,
+        ShotRunner({"camera": camera}) as runner,
+    ):
         shot = setup["shot"]
         assert runner.run_shot(shot)["camera.cloud"].shape == (480, 640)
         assert driver_shot(baseline).shape == (480, 640)
