@@ -177,6 +177,43 @@ def test_software_trigger_fires_at_the_timeline_times(frames: dict[str, Any]) ->
         assert time.monotonic() - first >= 0.14  # the second trigger waited for its time
 
 
+class CheckingSequencer:
+    """A master sequencer (mock) recording whether the camera was ready when it started."""
+
+    name = "master"
+
+    def __init__(self, camera: BaslerCamera) -> None:
+        self.camera = camera
+        self.camera_ready_at_start: list[bool] = []
+
+    def update_parameters(self, **parameters: Any) -> None:
+        pass
+
+    def is_software_triggered(self) -> bool:
+        return True
+
+    def start(self) -> None:
+        self.camera_ready_at_start.append(self.camera.ready_for_trigger)
+
+    def wait_finished(self, timeout: float) -> None:
+        pass
+
+
+def test_the_master_starts_only_once_the_camera_is_ready_for_its_trigger(
+    frames: dict[str, Any],
+) -> None:
+    config = configuration(features=file_features(frames["mono8"][0]))
+    shots = compile_scan(config, [1e-3, 2e-3])
+    with BaslerCamera("camera", **init(config)) as camera:
+        assert not camera.ready_for_trigger
+        master = CheckingSequencer(camera)
+        with ShotRunner({"camera": camera, "master": master}) as runner:
+            for shot in shots:
+                runner.run_shot({**shot, "master": {}}, timeout=5.0)
+        assert master.camera_ready_at_start == [True, True]
+        assert not camera.ready_for_trigger  # every picture taken, grabbing stopped
+
+
 def test_hardware_trigger_line_is_configured_and_a_missing_trigger_times_out() -> None:
     config = configuration(trigger_source="Line1", timeout=0.3)
     shot = compile_scan(config, [1e-3])[0]

@@ -245,6 +245,7 @@ class BaslerCamera:
                 camera.StopGrabbing()
         finally:
             camera.Close()
+            camera.DestroyDevice()
 
     # --- shots --------------------------------------------------------------------------------
 
@@ -258,6 +259,15 @@ class BaslerCamera:
     def roi(self) -> tuple[int, int, int, int]:
         """The region of interest ``(x, y, width, height)`` of the next pictures."""
         return self._roi
+
+    @property
+    @remote
+    def ready_for_trigger(self) -> bool:
+        """Whether the camera is grabbing and ready for its next frame trigger now."""
+        camera, pylon = self._camera, self._pylon
+        if camera is None or pylon is None or not camera.IsGrabbing():
+            return False
+        return bool(camera.WaitForFrameTriggerReady(0, pylon.TimeoutHandling_Return))
 
     @property
     @remote
