@@ -235,6 +235,16 @@ def test_hardware_trigger_line_is_configured_and_a_missing_trigger_times_out() -
             next(camera.acquire(["x"]))
 
 
+def test_a_feature_the_camera_refuses_is_named() -> None:
+    camera = BaslerCamera(
+        "camera", roi=(0, 0, 64, 48), sensor_size=SENSOR, features={"NoSuchFeature": 1}
+    )
+    with pytest.raises(DeviceError, match=r"refused NoSuchFeature = 1 \(open\)") as caught:
+        camera.__enter__()
+    assert caught.value.step == "open"
+    assert camera.opened_serial == ""  # closed again
+
+
 def test_camera_not_found_names_the_serials_seen() -> None:
     camera = BaslerCamera("camera", roi=(0, 0, 64, 48), sensor_size=SENSOR, serial="nope")
     with pytest.raises(DeviceError, match=r"serial nope\) not found.*0815-0000") as caught:

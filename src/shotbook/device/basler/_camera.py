@@ -187,14 +187,17 @@ class BaslerCamera:
             raise
         return self
 
-    def _set(self, feature: str, value: Any) -> None:
+    def _set(self, feature: str, value: Any, step: str = "open") -> None:
         try:
-            self._camera.GetNodeMap().GetNode(feature).SetValue(value)
+            node = self._camera.GetNodeMap().GetNode(feature)
+            if node is None:
+                raise LookupError("the camera has no such feature")
+            node.SetValue(value)
         except Exception as error:
             raise DeviceError(
-                f"{self._describe()} refused {feature} = {value!r}: {error}",
+                f"{self._describe()} refused {feature} = {value!r} ({step}): {error}",
                 device=self._name,
-                step="configure",
+                step=step,
             ) from error
 
     def _has(self, feature: str) -> bool:
@@ -226,14 +229,11 @@ class BaslerCamera:
     def _get(self, feature: str) -> Any:
         return self._camera.GetNodeMap().GetNode(feature).GetValue()
 
-    def _set_roi(self, roi: tuple[int, int, int, int]) -> None:
+    def _set_roi(self, roi: tuple[int, int, int, int], step: str = "open") -> None:
         x, y, width, height = roi
-        self._set("OffsetX", 0)
-        self._set("OffsetY", 0)
-        self._set("Width", width)
-        self._set("Height", height)
-        self._set("OffsetX", x)
-        self._set("OffsetY", y)
+        for feature, value in (("OffsetX", 0), ("OffsetY", 0), ("Width", width),
+                               ("Height", height), ("OffsetX", x), ("OffsetY", y)):  # fmt: skip
+            self._set(feature, value, step)
         self._roi = roi
 
     def __exit__(self, *exc_info: object) -> None:
@@ -309,7 +309,7 @@ class BaslerCamera:
         if camera.IsGrabbing():
             camera.StopGrabbing()
         if new_roi != self._roi:
-            self._set_roi(new_roi)
+            self._set_roi(new_roi, "update_parameters")
         self._exposures, self._names, self._times = values, names, times
         self._timeout = float(timeout)
 
@@ -333,7 +333,7 @@ class BaslerCamera:
         return self._pictures(deadline)
 
     def _set_exposure(self, index: int) -> None:
-        self._set("ExposureTime", self._exposures[index] * 1e6)
+        self._set("ExposureTime", self._exposures[index] * 1e6, "acquire")
         self._exposures_set.append(float(self._get("ExposureTime")) * 1e-6)
 
     @property
