@@ -4,18 +4,19 @@ Two emulated Basler cameras (``PYLON_CAMEMU=2``, set here before pypylon is impo
 ROI 640x480, software trigger. Per shot:
 
 * **driver** (baseline): the pypylon calls a hand-written script needs for one triggered
-  frame on camera 0815-0001: set ``ExposureTime``, ``StartGrabbingMax(1)``,
+  frame on one camera: set ``ExposureTime``, ``StartGrabbingMax(1)``,
   ``WaitForFrameTriggerReady``, ``ExecuteSoftwareTrigger``, ``RetrieveResult``, copy the
   array, ``Release``.
 * **shotbook**: ``ShotRunner.run_shot`` of a compiled shot (one picture) on a
-  :class:`~shotbook.device.basler.BaslerCamera` (camera 0815-0000): program, arm, collect
+  :class:`~shotbook.device.basler.BaslerCamera` on the other camera: program, arm, collect
   the picture as ``camera.cloud`` (worker threads, checks, exposure read-back, stop).
 * **device alone** (to split the overhead): the same camera's ``update_parameters`` and
   ``acquire`` called directly on this thread, without the runner's worker threads.
 
-Both run in the same process, alternating shot by shot; each run is ``--shots`` shots of
-each, the figure of a run its median shot time; the reported figure is the median over ``--runs``
-runs, the overhead the difference of the two medians.
+All run in the same process, in turn shot by shot, and the two cameras swap roles every
+run; each run is ``--shots`` shots of each, the figure of a run its median shot time; the
+reported figure is the median over ``--runs`` runs, the overhead the difference of the
+shotbook and driver medians.
 
 Run: python bench/bench_drivers_basler.py [--runs 7] [--shots 200]   (repository root)
 """
@@ -42,6 +43,7 @@ from shotbook.device.basler import (
 from shotbook.types import CameraTimeLane, ShotParameters, TimeLanes
 
 ROI = (0, 0, 640, 480)
+SERIALS = ("0815-0000", "0815-0001")
 
 
 def compiled_shot() -> dict[str, Any]:
@@ -58,11 +60,11 @@ def compiled_shot() -> dict[str, Any]:
     return {"init": init, "shot": compiler.compile_shot(ShotParameters({}, {}))}
 
 
-def driver_camera() -> Any:
+def driver_camera(serial: str) -> Any:
     from pypylon import pylon
 
     factory = pylon.TlFactory.GetInstance()
-    info = next(d for d in factory.EnumerateDevices() if d.GetSerialNumber() == "0815-0001")
+    info = next(d for d in factory.EnumerateDevices() if d.GetSerialNumber() == serial)
     camera = pylon.InstantCamera(factory.CreateDevice(info))
     camera.Open()
     camera.PixelFormat.Value = "Mono8"
@@ -105,30 +107,34 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=200)
     args = parser.parse_args()
     setup = compiled_shot()
-    baseline = driver_camera()
-    with (
-        BaslerCamera("camera", **setup["init"]) as camera,
-        ShotRunner({"camera": camera}) as runner,
-    ):
-        shot = setup["shot"]
-        assert runner.run_shot(shot)["camera.cloud"].shape == (480, 640)
-        assert driver_shot(baseline).shape == (480, 640)
-        parameters = dict(shot["camera"])
+    shot = setup["shot"]
+    parameters = dict(shot["camera"])
+    rows = []
+    for run in range(args.runs):
+        # the two emulated cameras swap roles every run (they differ by up to ~1 ms a frame)
+        ours_serial, driver_serial = SERIALS if run % 2 == 0 else SERIALS[::-1]
+        baseline = driver_camera(driver_serial)
+        with (
+            BaslerCamera("camera", **{**setup["init"], "serial": ours_serial}) as camera,
+            ShotRunner({"camera": camera}) as runner,
+        ):
 
-        def device_alone() -> list[np.ndarray]:
-            camera.update_parameters(**parameters)
-            return list(camera.acquire(parameters["picture_names"]))
+            def device_alone(camera: BaslerCamera = camera) -> list[np.ndarray]:
+                camera.update_parameters(**parameters)
+                return list(camera.acquire(parameters["picture_names"]))
 
-        rows = [
-            timed_together(
-                args.shots,
-                lambda: driver_shot(baseline),
-                lambda: runner.run_shot(shot, 5.0),
-                device_alone,
+            assert runner.run_shot(shot)["camera.cloud"].shape == (480, 640)
+            assert driver_shot(baseline).shape == (480, 640)
+            rows.append(
+                timed_together(
+                    args.shots,
+                    lambda baseline=baseline: driver_shot(baseline),
+                    lambda runner=runner: runner.run_shot(shot, 5.0),
+                    device_alone,
+                )
             )
-            for _ in range(args.runs)
-        ]
-    baseline.Close()
+        baseline.Close()
+        baseline.DestroyDevice()
     driver, ours, alone = (statistics.median(column) for column in zip(*rows, strict=True))
     for name, column in zip(
         ("driver", "shotbook", "device alone"), zip(*rows, strict=True), strict=True
