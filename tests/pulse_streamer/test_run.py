@@ -65,7 +65,7 @@ def lanes() -> TimeLanes:
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Any:
+def lab(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     registry = default_registry()
     compilers: dict[type, Any] = {}
     register_basler_types(registry, compilers)
@@ -86,7 +86,9 @@ def lab(tmp_path: Path) -> Any:
         "camera": BaslerCameraConfiguration(
             roi=(0, 0, 64, 48),
             sensor_size=(1024, 1040),
-            trigger_source="Software",
+            serial="0815-0001",
+            trigger_source=getattr(request, "param", "Software"),
+            timeout=0.3,
             features=file_features(path),
         ),
     }
@@ -143,3 +145,24 @@ def test_a_box_failing_at_shot_2_crashes_the_sequence_and_keeps_shots(
     assert shots_of(storage, "/real/crash")["shot_index"].to_list() == [0, 1]
     (box,) = RecordingPulseStreamer.instances
     assert box.names()[-1] == "constant"  # the device was closed
+
+
+@pytest.mark.parametrize("lab", ["Line1"], indirect=True)
+def test_a_camera_never_triggered_crashes_the_sequence_naming_it(
+    lab: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the stand-in box does not drive the emulated camera's Line1: no picture comes
+    storage, manager, _ = lab
+    monkeypatch.setattr(PulseStreamerSequencer, "client_class", RecordingPulseStreamer)
+    monkeypatch.setattr(RecordingPulseStreamer, "instances", [])
+    create_sequence(storage, "/real/no trigger", scan(2), lanes())
+    with pytest.raises(SequenceFailedError) as caught:
+        manager().run_sequence("/real/no trigger", progress=False)
+    message = str(caught.value)
+    assert caught.value.shot_index == 0
+    assert "device 'camera'" in message
+    assert "acquire" in message
+    assert "camera 'camera' (serial 0815-0001) got no picture 'atoms'" in message
+    assert state_of(storage, "/real/no trigger") == "crashed"
+    (box,) = RecordingPulseStreamer.instances
+    assert box.names()[-1] == "constant"  # the devices were closed
