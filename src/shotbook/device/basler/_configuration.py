@@ -41,10 +41,10 @@ class BaslerCameraConfiguration(CameraConfiguration):
     left as it is). ``trigger_source`` is a hardware line (``"Line1"``...: each picture is
     taken on the line's rising edge, e.g. from a sequencer's ``DeviceTrigger`` channel) or
     ``"Software"``: the device fires each picture's trigger itself at the time the shot's
-    timeline gives, counted from the start of the collection of the pictures; this is **not
-    hardware-timed** (jitter of a few ms). ``timeout`` (s) is added to the shot's duration
-    to give how long a picture may take. ``features`` sets other GenICam features when the
-    camera opens, in order (e.g. ``{"BinningHorizontal": 2}``).
+    timeline gives, counted from the moment the camera is armed (just before the sequencers
+    start); this is **not hardware-timed** (jitter of a few ms). ``timeout`` (s) is added to
+    the shot's duration to give how long a picture may take. ``features`` sets other GenICam
+    features when the camera opens, in order (e.g. ``{"BinningHorizontal": 2}``).
 
     Example:
         >>> BaslerCameraConfiguration(roi=(0, 0, 640, 480), sensor_size=(1920, 1200),
