@@ -1,5 +1,7 @@
 """The Experiment facade: configuration, registries and storage."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,14 @@ def experiment(tmp_path: Path) -> Experiment:
 
 def test_default_extensions_are_registered(experiment: Experiment) -> None:
     assert set(experiment.time_lane_extensions) == {"digital", "analog", "camera"}
-    assert set(experiment.device_extensions) == {"simulated sequencer", "simulated camera"}
+    assert set(experiment.device_extensions) == {
+        "simulated sequencer",
+        "simulated camera",
+        "basler camera",
+        "pulse streamer 8/2",
+        "QCoDeS instrument",
+        "SCPI instrument (PyVISA)",
+    }
     registry = experiment.build_registry()
     assert "sim_camera_configuration" in registry
     assert "digital_lane" in registry
@@ -133,3 +142,22 @@ def test_the_experiment_renders_as_the_panel(tmp_path: Path) -> None:
     assert view.editors is not None
     assert view.editors.lanes.read_only  # a finished sequence is not editable
     experiment.close()
+
+
+def test_default_extensions_import_no_driver() -> None:
+    """The real instruments are registered by default, their drivers imported only on open."""
+    code = (
+        "import sys\n"
+        "from shotbook.extension import Experiment\n"
+        "experiment = Experiment()\n"
+        "experiment.setup_default_extensions()\n"
+        "registry = experiment.build_registry()\n"
+        "assert 'qcodes_instrument' in registry and 'sim_camera' in registry\n"
+        "drivers = ('pypylon', 'qcodes', 'pyvisa', 'pulsestreamer')\n"
+        "loaded = [m for m in drivers if m in sys.modules]\n"
+        "print(loaded)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr

@@ -1,4 +1,6 @@
-"""The extensions every lab gets: digital, analog and camera lanes."""
+"""The extensions every lab gets: digital, analog and camera lanes; the simulated lab; the
+real instruments whose drivers the field keeps (each driver imported only when its device
+opens)."""
 
 from __future__ import annotations
 
@@ -78,4 +80,23 @@ def simulated_device_extensions() -> tuple[DeviceExtension, ...]:
             device_type=SimulatedCamera,
             description="A camera imaging a simulated rubidium-87 cloud",
         ),
+    )
+
+
+def instrument_device_extensions() -> tuple[DeviceExtension, ...]:
+    """Basler cameras, the Pulse Streamer 8/2, QCoDeS and SCPI (PyVISA) instruments.
+
+    Registering them imports none of their drivers: a device that needs pypylon, QCoDeS or
+    PyVISA imports it when it opens, and says which extra to install if it is missing.
+    """
+    from shotbook.device.basler import basler_device_extension
+    from shotbook.device.pulsestreamer import pulse_streamer_device_extension
+    from shotbook.device.qcodes import qcodes_device_extension
+    from shotbook.device.visa import visa_device_extension
+
+    return (
+        basler_device_extension(),
+        pulse_streamer_device_extension(),
+        qcodes_device_extension(),
+        visa_device_extension(),
     )

@@ -124,7 +124,9 @@ class Experiment:
 
     # --- configuration ------------------------------------------------------------------------
     def setup_default_extensions(self) -> None:
-        """Register the digital, analog and camera lanes and the simulated devices."""
+        """Register the digital, analog and camera lanes, the simulated devices and the real
+        instruments (Basler, Pulse Streamer, QCoDeS, PyVISA; their drivers load only when a
+        device opens)."""
         for lane_extension in DEFAULT_TIME_LANE_EXTENSIONS:
             self.register_time_lane_extension(lane_extension)
         for device_extension in _default_device_extensions():
@@ -496,9 +498,9 @@ class Experiment:
 
 
 def _default_device_extensions() -> tuple[DeviceExtension, ...]:
-    from ._default_extensions import simulated_device_extensions
+    from ._default_extensions import instrument_device_extensions, simulated_device_extensions
 
-    return simulated_device_extensions()
+    return (*simulated_device_extensions(), *instrument_device_extensions())
 
 
 __all__ = ["Experiment", "ExperimentConfigurationError", "ShotAnalysis"]
