@@ -104,9 +104,9 @@ class ExperimentPanel:
         )
         self.image = self._live.image
         self.plot = self._live.plot
-        self.image_choice = self._live.image_choice
-        self.y_choice = self._live.y_choice
-        self.x_choice = self._live.x_choice
+        self.image_choice = self._live.choices.image_choice
+        self.y_choice = self._live.choices.y_choice
+        self.x_choice = self._live.choices.x_choice
         self._listing = StoreListing(storage_manager, self.browser)
         self._connection = ManagerConnection(manager, lambda event: self._events.on_event(event))
         self._run = RunCommands(

@@ -14,20 +14,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets
 import numpy as np
 
 from shotbook.session import SequenceStats, StorageManager
 
 from ._image_view import LiveImage
+from ._panel_choices import PlotChoices
 from ._panel_worker import Task
 from ._scalar_plot import ScalarPlot
 
 if TYPE_CHECKING:
     import polars as pl
-
-NONE = "—"
-"""The dropdown entry shown while there is nothing to choose."""
 
 RateCallback = Callable[[float, int], None]
 """Called with the shot rate (per second) and the number of shots seen."""
@@ -82,19 +79,16 @@ class LiveViews:
         self._storage_manager = storage_manager
         self._submit = submit
         self._on_rate = on_rate
-        self._wanted_image = image
-        self._wanted_scalar = scalar
-        self._wanted_parameter = parameter
         self._watched = _Watched()
         self._read_queued = False
-        self._setting_options = False
         self.image = LiveImage(max_rate=max_image_rate)
         self.plot = ScalarPlot()
-        self.image_choice = ipywidgets.Dropdown(description="image", options=[NONE])
-        self.y_choice = ipywidgets.Dropdown(description="y", options=[NONE])
-        self.x_choice = ipywidgets.Dropdown(description="x", options=[NONE])
-        for dropdown in (self.image_choice, self.y_choice, self.x_choice):
-            dropdown.observe(self._choice_changed, names="value")
+        self.choices = PlotChoices(
+            lambda: submit(self._refresh_after_choice),
+            image=image,
+            scalar=scalar,
+            parameter=parameter,
+        )
 
     @property
     def path(self) -> str:
@@ -203,26 +197,7 @@ class LiveViews:
         ):
             return
         watched.parameters, watched.scalars, watched.images = parameter_names, scalar_names, images
-        self._set_options(self.image_choice, images, self._wanted_image)
-        self._set_options(self.y_choice, scalar_names, self._wanted_scalar)
-        self._set_options(self.x_choice, parameter_names, self._wanted_parameter)
-
-    def _set_options(
-        self, dropdown: ipywidgets.Dropdown, names: list[str], wanted: str | None
-    ) -> None:
-        options = names or [NONE]
-        current = dropdown.value
-        self._setting_options = True
-        try:
-            dropdown.options = options
-            if wanted in options:
-                dropdown.value = wanted
-            elif current in options and current != NONE:
-                dropdown.value = current
-            else:
-                dropdown.value = options[0]
-        finally:
-            self._setting_options = False
+        self.choices.offer(images, scalar_names, parameter_names)
 
     def _show_shot(
         self, index: int, parameters: Mapping[str, Any], data: Mapping[str, Any]
@@ -234,44 +209,23 @@ class LiveViews:
         if index < watched.newest:
             return
         watched.newest = index
-        label = self.image_choice.value
-        image = data.get(label) if label != NONE else None
+        label = self.choices.image
+        image = data.get(label) if label is not None else None
         if image is not None and getattr(image, "ndim", 0) == 2:
             self.image.show(image, label=f"{label} · shot {index} · {watched.path}")
 
-    def _x_name(self) -> str | None:
-        chosen = self.x_choice.value
-        return None if chosen in (None, NONE) else str(chosen)
-
-    def _auto_x(self) -> None:
-        """Pick the parameter that varies most, until the person picks one."""
-        if self._wanted_parameter is not None:
-            return
-        values = self._watched.values
-        best, best_count = None, 1
-        for name in self._watched.parameters:
-            count = len({v.get(name) for v in values.values()})
-            if count > best_count:
-                best, best_count = name, count
-        if best is not None and best != self.x_choice.value:
-            self._setting_options = True
-            try:
-                self.x_choice.value = best
-            finally:
-                self._setting_options = False
-
     def _refresh_plot(self) -> None:
-        self._auto_x()
-        x_name = self._x_name()
-        y_name = self.y_choice.value
+        choices = self.choices
+        choices.pick_x(self._watched.parameters, self._watched.values)
+        x_name, y_name = choices.x, choices.y
         self.plot.x_label = x_name or ""
-        self.plot.y_label = "" if y_name in (None, NONE) else str(y_name)
-        if x_name is None or y_name in (None, NONE):
+        self.plot.y_label = y_name or ""
+        if x_name is None or y_name is None:
             self.plot.set_points([], [])
             return
         indices = sorted(self._watched.values)
         xs = [self._watched.values[i].get(x_name, np.nan) for i in indices]
-        ys = [self._watched.values[i].get(str(y_name), np.nan) for i in indices]
+        ys = [self._watched.values[i].get(y_name, np.nan) for i in indices]
         self.plot.set_points(xs, ys)
 
     def _update_rate(self) -> None:
@@ -283,23 +237,10 @@ class LiveViews:
             return
         self._on_rate((n1 - n0) / (t1 - t0), n1)
 
-    def _choice_changed(self, change: dict[str, Any]) -> None:
-        if self._setting_options:
-            return
-        owner, new = change["owner"], change["new"]
-        wanted = new if new != NONE else None
-        if owner is self.x_choice:
-            self._wanted_parameter = wanted
-        elif owner is self.y_choice:
-            self._wanted_scalar = wanted
-        elif owner is self.image_choice:
-            self._wanted_image = wanted
-        self._submit(self._refresh_after_choice)
-
     def _refresh_after_choice(self) -> None:
         self._refresh_plot()
         watched = self._watched
-        if watched.newest >= 0 and self._wanted_image:
+        if watched.newest >= 0 and self.choices.image_wanted:
             with self._storage_manager.session() as session:
                 shot = session.sequences.get_shot(watched.path, watched.newest)
                 data = shot.data
@@ -311,4 +252,4 @@ class LiveViews:
         self.plot.close()
 
 
-__all__ = ["NONE", "LiveViews", "RateCallback", "is_scalar"]
+__all__ = ["LiveViews", "RateCallback", "is_scalar"]
