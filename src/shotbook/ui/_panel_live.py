@@ -2,8 +2,8 @@
 
 :class:`LiveViews` knows the shots of one sequence (the one selected). It reads them from
 the store when asked (:meth:`LiveViews.catch_up` for every shot not seen yet,
-:meth:`LiveViews.read_pending` for those announced by events), and keeps the image /
-y / x choices in their dropdowns.
+:meth:`LiveViews.read_pending` for those announced by events); :class:`PlotChoices` says
+which image is shown and what is plotted against what.
 """
 
 from __future__ import annotations
