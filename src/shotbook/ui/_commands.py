@@ -8,8 +8,10 @@ two commands into a trait fast can lose the first. Front ends therefore send
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import traitlets
 
 Handler = Callable[[dict[str, Any]], None]
 
@@ -30,6 +32,13 @@ def dispatch_command(
         return
     for handler in handlers:
         handler(command)
+
+
+def answer_command(
+    widget: traitlets.HasTraits, command: Mapping[str, Any], ok: bool, message: str
+) -> None:
+    """Answer ``command`` in ``widget.status`` (the front end matches the answer by ``id``)."""
+    widget.set_trait("status", {"id": command.get("id"), "ok": ok, "message": message})
 
 
 def command_of_message(content: Any) -> dict[str, Any] | None:

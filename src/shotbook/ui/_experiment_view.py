@@ -8,7 +8,8 @@ from typing import Any
 
 import ipywidgets
 
-from ._panel import ExperimentPanel, widget_front_end_expected
+from ._panel import ExperimentPanel
+from ._panel_snapshot import display_bundle
 
 _log = logging.getLogger(__name__)
 
@@ -117,13 +118,8 @@ class ExperimentView:
             self.editors.unlink()
         self.panel.close()
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle: dict[str, Any] = {}
-        if widget_front_end_expected():
-            bundle.update(self.widget._repr_mimebundle_(**kwargs) or {})
-        bundle["text/html"] = self.panel.static_html()
-        bundle["text/plain"] = repr(self.panel)
-        return bundle
+    def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
+        return display_bundle(self.widget, self.panel.static_html(), repr(self.panel), **kwargs)
 
 
 def _runs_remotely(experiment: Any) -> bool:

@@ -82,9 +82,9 @@ def error_text(error: BaseException) -> str:
 class EditorWidget(anywidget.AnyWidget):
     """Base of the editors: ``command`` in, ``status``/``view`` out, undo/redo.
 
-    Subclasses set ``_document`` and implement ``_action_<name>(command)`` methods that
-    return the new value (or ``None`` when the action saved nothing), and ``_refresh()``
-    that recomputes ``view`` and ``problems``.
+    Subclasses set ``_document`` and implement ``_action_<name>(command)`` methods (or
+    override ``_action_for``) that return the new value (or ``None`` when the action saved
+    nothing), and ``_refresh()`` that recomputes ``view`` and ``problems``.
     """
 
     command = traitlets.Dict().tag(sync=True)
@@ -139,8 +139,8 @@ class EditorWidget(anywidget.AnyWidget):
                 self.invalid = {}
                 status["message"] = "reloaded from the store"
             else:
-                method = getattr(self, f"_action_{action}", None)
-                if method is None or not action.isidentifier():
+                method = self._action_for(action)
+                if method is None:
                     raise EditRejected(f"unknown action {action!r}")
                 if action not in self._read_actions:
                     self._require_editable()
@@ -192,8 +192,20 @@ class EditorWidget(anywidget.AnyWidget):
         """Read the value from the store again (after an outside change)."""
         self.handle({"action": "reload"})
 
+    def resync(self) -> None:
+        """Read what the checks depend on again and recompute ``view`` and ``problems``
+        (after another editor of the same sequence changed it)."""
+        self._sync()
+
     # --- for subclasses ---
     _read_actions: frozenset[str] = frozenset({"copy"})
+
+    def _action_for(self, action: str) -> Callable[[dict[str, Any]], Any] | None:
+        """What performs ``action``: the method ``_action_<action>``, or ``None``."""
+        if not action.isidentifier():
+            return None
+        method: Callable[[dict[str, Any]], Any] | None = getattr(self, f"_action_{action}", None)
+        return method
 
     def _key_of(self, command: dict[str, Any]) -> str | None:
         """The ``invalid`` key of the cell or field a command edits, or ``None``."""

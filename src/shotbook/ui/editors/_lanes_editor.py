@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import pathlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import traitlets
@@ -11,28 +12,17 @@ import traitlets
 from shotbook.compile import LaneValues, ShotCompilationError, find_sequence_problems
 from shotbook.registry import DeviceExtension, TimeLaneExtension
 from shotbook.types import (
-    AnalogTimeLane,
-    CameraTimeLane,
-    DigitalTimeLane,
     Expression,
     PureSequencePath,
     Ramp,
     StepsConfiguration,
-    TakePicture,
-    TimeLane,
     TimeLanes,
 )
 
-from ._base import EditorWidget, EditRejected, esm_source
+from ._base import EditorWidget, esm_source
 from ._document import DraftDocument
-from ._lane_ranges import (
-    merged_range,
-    pruned,
-    pruned_cursor,
-    range_of,
-    set_range,
-    split_range,
-)
+from ._lane_edits import LANE_EDITS, LaneEditing, cell_value
+from ._lane_ranges import pruned, pruned_cursor, range_of
 from ._sequence_context import (
     SequenceContext,
     as_mapping,
@@ -45,49 +35,6 @@ _HERE = pathlib.Path(__file__).parent
 _BUILT_IN_EDITORS = ("text", "toggle", "choice")
 
 
-def _int(command: Mapping[str, Any], name: str) -> int:
-    value = command.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} is an integer, got {value!r}")
-    return value
-
-
-def _text(command: Mapping[str, Any], name: str) -> str:
-    value = command.get(name)
-    if not isinstance(value, str):
-        raise ValueError(f"{name} is a text, got {value!r}")
-    return value
-
-
-def cell_value(lane: TimeLane[Any], value: Any) -> Any:
-    """What a person typed in a cell, as a value of ``lane``.
-
-    Digital: a bool, or an expression giving a bool; analog: an expression or ``ramp``;
-    camera: a picture name, or nothing. Other lanes receive the text (or bool) as is.
-    """
-    if isinstance(lane, DigitalTimeLane):
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip()
-        lowered = text.lower()
-        if lowered in ("on", "true", "1", "enabled"):
-            return True
-        if lowered in ("off", "false", "0", "disabled"):
-            return False
-        return Expression(text)
-    if isinstance(lane, AnalogTimeLane):
-        text = str(value).strip()
-        if text.lower() == "ramp":
-            return Ramp()
-        if not text:
-            raise ValueError("an analog cell needs an expression (e.g. 10 MHz) or 'ramp'")
-        return Expression(text)
-    if isinstance(lane, CameraTimeLane):
-        text = str(value).strip()
-        return TakePicture(text) if text else None
-    return value
-
-
 def cell_text(value: Any) -> str:
     """A block's value as shown in its cell."""
     if value is None:
@@ -97,19 +44,6 @@ def cell_text(value: Any) -> str:
     if isinstance(value, Expression):
         return value.text
     return str(value)
-
-
-def _inserted_step(lane: TimeLane[Any], index: int) -> TimeLane[Any]:
-    """The lane with a step inserted before ``index``; a camera lane gets no picture there
-    (copying the previous block would name a picture twice)."""
-    if isinstance(lane, CameraTimeLane):
-        bounds = lane.block_bounds()
-        if not any(start < index < stop for start, stop in bounds):
-            blocks = list(lane.blocks)
-            position = next((i for i, (s, _) in enumerate(bounds) if s == index), len(blocks))
-            blocks.insert(position, (None, 1))
-            return CameraTimeLane.from_blocks(blocks)
-    return lane.inserted_step(index)
 
 
 class TimeLanesEditor(EditorWidget):
@@ -198,9 +132,13 @@ class TimeLanesEditor(EditorWidget):
         return value
 
     # --- helpers ---
-    def _lane(self, command: Mapping[str, Any]) -> tuple[str, TimeLane[Any]]:
-        name = _text(command, "lane")
-        return name, self.time_lanes._lane(name)
+    def _action_for(self, action: str) -> Callable[[dict[str, Any]], Any] | None:
+        edit = LANE_EDITS.get(action)  # the grid has no other actions
+        if edit is None:
+            return None
+        return functools.partial(
+            edit, LaneEditing(self.time_lanes, self.selection, self._lane_extensions)
+        )
 
     def _key_of(self, command: dict[str, Any]) -> str | None:
         action = command.get("action")
@@ -230,57 +168,6 @@ class TimeLanesEditor(EditorWidget):
             self.selection = cells.as_dict()
             self.cursor = {"lane": cells.lanes[0], "step": cells.start}
 
-    def _label_of(self, lane: TimeLane[Any]) -> str | None:
-        extension = lane_extension_of(lane, self._lane_extensions)
-        return extension.label if extension is not None else None
-
-    # --- cell actions ---
-    def _action_toggle(self, command: dict[str, Any]) -> TimeLanes:
-        name, lane = self._lane(command)
-        step = _int(command, "step")
-        current = lane[step]
-        if isinstance(lane, DigitalTimeLane):
-            new_value: Any = not current if isinstance(current, bool) else True
-        else:
-            extension = lane_extension_of(lane, self._lane_extensions)
-            if extension is None or extension.cell_editor != "toggle":
-                raise EditRejected(f"lane {name!r} has no toggle cells; type a value instead")
-            new_value = not bool(current)
-        return self.time_lanes.with_lane(name, lane.with_value(step, step + 1, new_value))
-
-    def _action_set_cells(self, command: dict[str, Any]) -> TimeLanes:
-        name, lane = self._lane(command)
-        start, stop = _int(command, "start"), _int(command, "stop")
-        value = cell_value(lane, command.get("value"))
-        return self.time_lanes.with_lane(name, lane.with_value(start, stop, value))
-
-    def _action_merge(self, command: dict[str, Any]) -> TimeLanes:
-        name, lane = self._lane(command)
-        return self.time_lanes.with_lane(
-            name, lane.merged(_int(command, "start"), _int(command, "stop"))
-        )
-
-    def _action_split(self, command: dict[str, Any]) -> TimeLanes:
-        name, lane = self._lane(command)
-        step = _int(command, "step")
-        split = lane.split(step)
-        if split == lane and step + 1 < len(lane):
-            split = lane.split(step + 1)  # a click on a block's first cell splits after it
-        return self.time_lanes.with_lane(name, split)
-
-    # --- range actions (one edit for the whole rectangle) ---
-    def _action_set_range(self, command: dict[str, Any]) -> TimeLanes:
-        cells = range_of(command, self.time_lanes, self.selection)
-        return set_range(
-            self.time_lanes, cells, command.get("value", ""), cell_value, self._label_of
-        )
-
-    def _action_merge_range(self, command: dict[str, Any]) -> TimeLanes:
-        return merged_range(self.time_lanes, range_of(command, self.time_lanes, self.selection))
-
-    def _action_split_range(self, command: dict[str, Any]) -> TimeLanes:
-        return split_range(self.time_lanes, range_of(command, self.time_lanes, self.selection))
-
     @traitlets.validate("selection")
     def _valid_selection(self, proposal: dict[str, Any]) -> dict[str, Any]:
         return pruned(proposal["value"] or {}, self.time_lanes)
@@ -288,81 +175,6 @@ class TimeLanesEditor(EditorWidget):
     @traitlets.validate("cursor")
     def _valid_cursor(self, proposal: dict[str, Any]) -> dict[str, Any]:
         return pruned_cursor(proposal["value"] or {}, self.time_lanes)
-
-    # --- lane actions ---
-    def _action_add_lane(self, command: dict[str, Any]) -> TimeLanes:
-        name = _text(command, "name").strip()
-        kind = _text(command, "kind")
-        extension = self._lane_extensions.get(kind)
-        if extension is None:
-            raise ValueError(
-                f"no kind of lane {kind!r}; registered: {', '.join(self._lane_extensions)}"
-            )
-        if name in self.time_lanes.lanes:
-            raise ValueError(f"a lane is already named {name!r}: choose another name")
-        lane = extension.lane_factory(self.time_lanes.number_steps)
-        return self.time_lanes.with_lane(name, lane)
-
-    def _action_remove_lane(self, command: dict[str, Any]) -> TimeLanes:
-        return self.time_lanes.without_lane(_text(command, "name"))
-
-    def _action_rename_lane(self, command: dict[str, Any]) -> TimeLanes:
-        return self.time_lanes.renamed_lane(_text(command, "name"), _text(command, "new").strip())
-
-    def _action_move_lane(self, command: dict[str, Any]) -> TimeLanes:
-        name = _text(command, "name")
-        self.time_lanes._lane(name)
-        order = [lane for lane in self.time_lanes.lanes if lane != name]
-        to = max(0, min(_int(command, "to"), len(order)))
-        order.insert(to, name)
-        return self.time_lanes.reordered_lanes(order)
-
-    # --- step actions ---
-    def _action_add_step(self, command: dict[str, Any]) -> TimeLanes:
-        lanes = self.time_lanes
-        index = _int(command, "index")
-        if not 0 <= index <= lanes.number_steps:
-            raise IndexError(f"cannot add a step at {index}: there are {lanes.number_steps}")
-        name = str(command.get("name") or _free_step_name(lanes.step_names))
-        duration = Expression(str(command.get("duration") or "1 ms"))
-        names = list(lanes.step_names)
-        durations = list(lanes.step_durations)
-        names.insert(index, name)
-        durations.insert(index, duration)
-        return TimeLanes(
-            names, durations, [(k, _inserted_step(lane, index)) for k, lane in lanes.lanes.items()]
-        )
-
-    def _action_remove_step(self, command: dict[str, Any]) -> TimeLanes:
-        lanes = self.time_lanes
-        index = _int(command, "index")
-        if not 0 <= index < lanes.number_steps:
-            raise IndexError(f"no step {index}: there are {lanes.number_steps}")
-        return lanes.removed_step(index)
-
-    def _action_rename_step(self, command: dict[str, Any]) -> TimeLanes:
-        return self.time_lanes.renamed_step(_int(command, "index"), _text(command, "name"))
-
-    def _action_set_duration(self, command: dict[str, Any]) -> TimeLanes:
-        return self.time_lanes.with_duration(
-            _int(command, "index"), Expression(_text(command, "value"))
-        )
-
-    def _action_move_step(self, command: dict[str, Any]) -> TimeLanes:
-        lanes = self.time_lanes
-        source, destination = _int(command, "index"), _int(command, "to")
-        count = lanes.number_steps
-        if not (0 <= source < count and 0 <= destination < count):
-            raise IndexError(f"steps are numbered 0 to {count - 1}, got {source} -> {destination}")
-        names = list(lanes.step_names)
-        durations = list(lanes.step_durations)
-        names.insert(destination, names.pop(source))
-        durations.insert(destination, durations.pop(source))
-        return TimeLanes(
-            names,
-            durations,
-            [(name, lane.moved_step(source, destination)) for name, lane in lanes.lanes.items()],
-        )
 
     # --- view ---
     def _load_context(self) -> None:
@@ -476,12 +288,3 @@ class TimeLanesEditor(EditorWidget):
 
 
 __all__ = ["TimeLanesEditor", "cell_text", "cell_value"]
-
-
-def _free_step_name(names: Sequence[str]) -> str:
-    """``"step N"`` for the smallest N >= 1 that no step is named yet."""
-    taken = set(names)
-    number = 1
-    while f"step {number}" in taken:
-        number += 1
-    return f"step {number}"

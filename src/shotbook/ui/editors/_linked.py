@@ -81,7 +81,7 @@ class SequenceEditors:
         def changed(source: Any) -> None:
             for editor in (self.scan, self.lanes):
                 if editor is not source:
-                    editor._sync()
+                    editor.resync()
             self.preview.refresh()
             for watcher in list(self._watchers):
                 watcher(self)
