@@ -13,6 +13,7 @@ Importing this package imports polars and numpy (DuckDB only when :func:`sql` ru
 # Loading shots into polars: one row per shot, across any number of sequences.
 from ._loading import FIXED_COLUMNS, read_shots, scan_shots
 from ._selection import NoSequenceMatchError, SequenceSelection, matches_pattern
+from ._time_range import NaiveDatetimeError
 
 # isort: split
 # SQL over every shot of the store (DuckDB, in memory).
@@ -51,6 +52,7 @@ __all__ = [
     "VIEWS",
     "FitError",
     "GaussianFit",
+    "NaiveDatetimeError",
     "NoSequenceMatchError",
     "SQLError",
     "SequenceSelection",
