@@ -25,7 +25,7 @@ from ._parquet_fast import folder_part, locate_folders, parquet_part, read_folde
 from ._selection import SequenceSelection, reusable, select_sequences
 from ._sequence_columns import ColumnMeta, columns_probe
 from ._time_range import check_where, time_range
-from ._units import UnitMismatchError, convert_expression, remember_units
+from ._units import UnitMismatchError, convert_expression, remember_kinds, remember_units
 
 if TYPE_CHECKING:
     from shotbook.session import StorageManager
@@ -265,6 +265,7 @@ def scan_shots(
     loaded = load(storage_manager, what)
     frame = loaded.frame if condition is None else loaded.frame.filter(condition)
     remember_units(frame, loaded.units)
+    remember_kinds(frame, loaded.kinds)
     return frame
 
 
@@ -317,6 +318,7 @@ def read_shots(
         frame = frame.select(columns)
     result = frame.collect()
     remember_units(result, loaded.units)
+    remember_kinds(result, loaded.kinds)
     return result
 
 
@@ -341,6 +343,7 @@ def _read_one_folder(
     column_units: dict[str, str | None] = dict.fromkeys(FIXED_COLUMNS)
     column_units.update({name: meta.unit for name, meta in metas.items()})
     remember_units(frame, column_units)
+    remember_kinds(frame, {name: meta.kind for name, meta in metas.items()})
     return frame
 
 
