@@ -21,7 +21,7 @@ from ._sql import VIEWS, SQLError, sql
 
 # isort: split
 # Units of the loaded columns.
-from ._units import UnitMismatchError, to_arrow_with_units, units
+from ._units import UnitMismatchError, column_kinds, to_arrow_with_units, units
 from ._units_namespace import FrameUnits, infer_unit
 from ._units_namespace import register as _register_units_namespace
 
@@ -70,6 +70,7 @@ __all__ = [
     "SequenceSelection",
     "TemperatureFit",
     "UnitMismatchError",
+    "column_kinds",
     "crop",
     "fit_by",
     "fit_gaussian_2d",

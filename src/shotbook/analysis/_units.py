@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "UnitMismatchError",
+    "column_kinds",
     "convert_expression",
     "recall_kinds",
     "recall_units",
@@ -70,6 +71,15 @@ def recall_kinds(frame: object) -> dict[str, str]:
     if entry is None or entry[0]() is not frame:
         return {}
     return entry[1]
+
+
+def column_kinds(frame: object) -> dict[str, str]:
+    """Which columns of a frame of shots are ``"parameter"``, ``"scalar"`` or ``"array"``.
+
+    Known for the frames of :func:`read_shots` and :func:`scan_shots` (and those made from
+    them through ``frame.units``); empty for any other frame.
+    """
+    return dict(recall_kinds(frame))
 
 
 def recall_units(frame: object) -> dict[str, str | None] | None:
