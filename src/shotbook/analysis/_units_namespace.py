@@ -310,7 +310,12 @@ class FrameUnits(Mapping[str, "str | None"], Generic[FrameT]):
     """The ``units`` namespace of a polars frame: a mapping column → unit (or ``None``).
 
     Its methods run the polars operation of the same name and give a frame that knows its
-    units (see the module documentation for the rules).
+    units. The unit of a derived column comes from its expression: aggregations that keep a
+    unit (mean, std, min, max, median, sum, first, last, quantile), ``abs``, ``round``,
+    negation, casts, sorting, filters and windows keep it; a sum or difference of columns in
+    one unit, or with a number, keeps it; a product or quotient by a number or a count keeps
+    it, and a quotient of two columns in one unit has none. Anything else (a product of two
+    units, a power, a logarithm, a Python function) reads ``None``.
 
     >>> frame = pl.DataFrame({"t": [1.0, 2.0, 4.0], "n": [1, 2, 3]}).units.set(t="ms")
     >>> frame.units["t"], frame.units["n"]
