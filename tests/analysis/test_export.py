@@ -48,6 +48,11 @@ def test_images_become_pixel_dimensions_and_parameters_coordinates(store: Storag
     # selections along the scan work as in any xarray dataset
     late = dataset["analysis.atom_number"].where(dataset["wait_time"] > 3, drop=True)
     assert late.values.tolist() == [1003.0, 1004.0, 1005.0]
+    # a frame made through frame.units still knows which columns are parameters
+    kept = to_xarray(shots.units.filter(pl.col("repeat") == 1))
+    assert "wait_time" in kept.coords
+    assert kept["wait_time"].attrs == {"units": "ms"}
+    assert kept.sizes[SHOT_DIMENSION] == 3
 
 
 def test_no_image_is_copied(store: StorageManager) -> None:
