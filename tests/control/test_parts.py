@@ -25,6 +25,7 @@ from shotbook.control import (
     SequenceFailedError,
     SequenceStateChanged,
     ShotAnalyses,
+    ShotProblems,
     ShotRetried,
     ShotRetryConfig,
     ShotStored,
@@ -89,7 +90,10 @@ def test_busy_errors_and_summaries_round_trip() -> None:
     summary = RunSummary("/a", "crashed", 2, 5, T0, T0, failure)
     again = RunSummary.from_dict(msgpack.unpackb(msgpack.packb(summary.to_dict())))
     assert (again.state, again.number_of_shots, again.started) == ("crashed", 2, T0)
-    assert str(again) == "/a: crashed after 2 / 5 shots"
+    lines = str(again).splitlines()
+    assert lines[0] == "/a: crashed after 2 / 5 shots"
+    assert lines[1] == "  sequence /a crashed at shot 2 (2 shots stored): boom"
+    assert lines[-1].startswith("  ran 0.0 s from ")
     assert not again.ok
     with pytest.raises(SequenceFailedError, match="crashed at shot 2"):
         again.raise_for_failure()
@@ -217,3 +221,40 @@ def test_the_problem_tally_counts_shots_and_keeps_the_first_message() -> None:
     older = summary.to_dict()
     del older["problems"]  # from a server of an earlier version
     assert RunSummary.from_dict(older).problems == ()
+
+
+def test_a_summary_reads_as_text_and_as_html() -> None:
+    failure = SequenceFailedError(
+        "/scan <1>",
+        "camera timed out",
+        shot_index=3,
+        parameters={"wait_time": "4 ms"},
+        location="device 'camera'",
+        error_type="TimeoutError",
+        number_of_shots=3,
+    )
+    problems = (ShotProblems("analysis 'fit' failed", 2, 1, "no peak"),)
+    summary = RunSummary(
+        "/scan <1>", "crashed", 3, 24, T0, T0 + timedelta(seconds=6), failure, problems
+    )
+    text = str(summary)
+    assert text.splitlines()[:2] == [
+        "/scan <1>: crashed after 3 / 24 shots",
+        "  analysis 'fit' failed on 2 shots (first on shot 1: no peak)",
+    ]
+    assert "  at: device 'camera'" in text
+    assert "  shot parameters: wait_time = 4 ms" in text
+    assert text.splitlines()[-1] == "  ran 6.0 s from 2026-11-25 12:00:00 UTC, 0.50 shots/s"
+    html = summary._repr_html_()
+    assert "/scan &lt;1&gt;" in html  # escaped
+    assert "TimeoutError: camera timed out" in html
+    assert "<li>analysis &#x27;fit&#x27; failed on 2 shots" in html
+    printed: list[str] = []
+
+    class Printer:
+        def text(self, value: str) -> None:
+            printed.append(value)
+
+    summary._repr_pretty_(Printer(), False)
+    assert printed == [text]
+    assert "RunSummary(" not in printed[0]

@@ -13,6 +13,7 @@ Importing this package imports polars and numpy (DuckDB only when :func:`sql` ru
 # Loading shots into polars: one row per shot, across any number of sequences.
 from ._loading import FIXED_COLUMNS, read_shots, scan_shots
 from ._selection import NoSequenceMatchError, SequenceSelection, matches_pattern
+from ._time_range import NaiveDatetimeError
 
 # isort: split
 # SQL over every shot of the store (DuckDB, in memory).
@@ -20,7 +21,13 @@ from ._sql import VIEWS, SQLError, sql
 
 # isort: split
 # Units of the loaded columns.
-from ._units import UnitMismatchError, to_arrow_with_units, units
+from ._units import UnitMismatchError, column_kinds, to_arrow_with_units, units
+from ._units_namespace import FrameUnits, infer_unit
+from ._units_namespace import register as _register_units_namespace
+
+# isort: split
+# Export: xarray (optional extra, imported when called), pint quantities, CSV of scalars.
+from ._export import SHOT_DIMENSION, to_pint, to_xarray, write_csv
 
 # isort: split
 # Images and other array columns: stack, crop, sum over a region.
@@ -28,7 +35,8 @@ from ._arrays import ROI, crop, roi_sum, stack_arrays
 
 # isort: split
 # Statistics by parameter value: mean and standard error per group.
-from ._group_stats import group_stats
+from ._group_stats import group_stats, plot_stats
+from ._scan_fits import FIT_UNITS, fit_by
 from ._stats import mean_sem_by
 
 # isort: split
@@ -43,30 +51,43 @@ from ._fits import (
     fit_temperature,
 )
 
+_register_units_namespace()  # frame.units on every polars DataFrame and LazyFrame
+
 __all__ = [
     "BOLTZMANN_CONSTANT",
+    "FIT_UNITS",
     "FIXED_COLUMNS",
     "RB87_MASS",
     "ROI",
+    "SHOT_DIMENSION",
     "VIEWS",
     "FitError",
+    "FrameUnits",
     "GaussianFit",
+    "NaiveDatetimeError",
     "NoSequenceMatchError",
     "SQLError",
     "SequenceSelection",
     "TemperatureFit",
     "UnitMismatchError",
+    "column_kinds",
     "crop",
+    "fit_by",
     "fit_gaussian_2d",
     "fit_temperature",
     "group_stats",
+    "infer_unit",
     "matches_pattern",
     "mean_sem_by",
+    "plot_stats",
     "read_shots",
     "roi_sum",
     "scan_shots",
     "sql",
     "stack_arrays",
     "to_arrow_with_units",
+    "to_pint",
+    "to_xarray",
     "units",
+    "write_csv",
 ]

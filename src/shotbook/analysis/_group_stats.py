@@ -8,11 +8,13 @@ runs lazily and on any number of grouping columns.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
 
-__all__ = ["group_stats"]
+from ._units import recall_kinds, recall_units, remember_kinds, remember_units
+
+__all__ = ["group_stats", "plot_stats"]
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
@@ -26,6 +28,10 @@ def group_stats(frame: FrameT, by: str | Sequence[str], value: str) -> FrameT:
     the number of non-NaN, non-null values), sorted by ``by`` (nulls last). A group whose
     values are all NaN is kept, with NaN mean and sem and a count of 0. A LazyFrame gives a
     LazyFrame.
+
+    Units: the result knows them (``stats.units``, :func:`units`): each ``by`` column keeps
+    its unit, ``mean`` and ``sem`` are in the unit of ``value``, ``count`` has none. Draw it
+    with :func:`plot_stats` (error bars, units on the axes).
 
     >>> frame = pl.DataFrame({"x": [1, 2, 1, 2, 3], "y": [1.0, 10.0, 3.0, 14.0, 5.0]})
     >>> group_stats(frame, "x", "y").rows()
@@ -51,7 +57,7 @@ def group_stats(frame: FrameT, by: str | Sequence[str], value: str) -> FrameT:
     grouped = frame.group_by(keys).agg(
         kept.mean().alias("mean"), kept.std(ddof=1).alias("_std"), count.alias("count")
     )
-    return grouped.select(
+    result = grouped.select(
         *keys,
         pl.when(pl.col("count") > 0).then(pl.col("mean")).otherwise(nan).alias("mean"),
         pl.when(pl.col("count") > 1)
@@ -60,3 +66,66 @@ def group_stats(frame: FrameT, by: str | Sequence[str], value: str) -> FrameT:
         .alias("sem"),
         "count",
     ).sort(keys, nulls_last=True)
+    known = recall_units(frame) or {}
+    remember_units(
+        result,
+        {
+            **{key: known.get(key) for key in keys},
+            "mean": known.get(value),
+            "sem": known.get(value),
+            "count": None,
+        },
+    )
+    kinds = recall_kinds(frame)
+    remember_kinds(result, {key: kinds[key] for key in keys if key in kinds})
+    return result
+
+
+def _label(name: str, unit: str | None) -> str:
+    return name if unit is None else f"{name} ({unit})"
+
+
+def plot_stats(
+    stats: pl.DataFrame, ax: Any = None, *, value: str | None = None, **errorbar: Any
+) -> Any:
+    """Draw a :func:`group_stats` result: mean ± sem against the first ``by`` column.
+
+    The axes are labelled with the units the frame knows; ``value`` names the y axis (the
+    averaged column). With several ``by`` columns, one line per value of the others.
+    Needs matplotlib (the ``lab`` extra), imported here. Returns the matplotlib ``Axes``.
+
+    >>> plot_stats(group_stats(shots, "time_of_flight", "analysis.cloud.sigma_x"))  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(stats, pl.DataFrame):
+        raise TypeError(f"plot_stats needs a DataFrame (collect() a LazyFrame), not {type(stats)}")
+    missing = [name for name in _OUTPUTS if name not in stats.columns]
+    if missing:
+        raise ValueError(
+            f"plot_stats draws the result of group_stats; this frame has no {missing[0]!r} column"
+        )
+    keys = [name for name in stats.columns if name not in _OUTPUTS]
+    if not keys:
+        raise ValueError("plot_stats needs the group_stats column(s) it was grouped by")
+    known = recall_units(stats) or {}
+    if ax is None:
+        _, ax = plt.subplots()
+    x, others = keys[0], keys[1:]
+    groups = stats.partition_by(others, maintain_order=True) if others else [stats]
+    errorbar.setdefault("fmt", "o")
+    errorbar.setdefault("capsize", 3)
+    for group in groups:
+        label = ", ".join(f"{name} = {group[name][0]}" for name in others) or None
+        ax.errorbar(
+            group[x].to_numpy(),
+            group["mean"].to_numpy(),
+            yerr=group["sem"].to_numpy(),
+            label=label,
+            **errorbar,
+        )
+    ax.set_xlabel(_label(x, known.get(x)))
+    ax.set_ylabel(_label(value or "mean", known.get("mean")))
+    if others:
+        ax.legend()
+    return ax

@@ -13,6 +13,7 @@ first sequence that has it (see :func:`units`).
 from __future__ import annotations
 
 import builtins
+import datetime as _dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,8 @@ import polars as pl
 from ._parquet_fast import folder_part, locate_folders, parquet_part, read_folder
 from ._selection import SequenceSelection, reusable, select_sequences
 from ._sequence_columns import ColumnMeta, columns_probe
-from ._units import UnitMismatchError, convert_expression, remember_units
+from ._time_range import check_where, time_range
+from ._units import UnitMismatchError, convert_expression, remember_kinds, remember_units
 
 if TYPE_CHECKING:
     from shotbook.session import StorageManager
@@ -222,7 +224,25 @@ def load(
     return _combine(_open_parts(storage_manager, what), wanted, exclude_arrays=exclude_arrays)
 
 
-def scan_shots(storage_manager: StorageManager, what: SequenceSelection) -> pl.LazyFrame:
+def _filter(
+    where: pl.Expr | None, since: _dt.datetime | None, until: _dt.datetime | None
+) -> pl.Expr | None:
+    """``where`` and the time range together (``None``: keep every shot)."""
+    check_where(where)
+    window = time_range(since, until)
+    if window is None:
+        return where
+    return window if where is None else window & where
+
+
+def scan_shots(
+    storage_manager: StorageManager,
+    what: SequenceSelection,
+    *,
+    where: pl.Expr | None = None,
+    since: _dt.datetime | None = None,
+    until: _dt.datetime | None = None,
+) -> pl.LazyFrame:
     """A lazy frame over the shots of one or more sequences, one row per shot.
 
     ``what`` is a path (``"/tof/scan 3"``), a folder (every sequence under it), a pattern on
@@ -235,15 +255,18 @@ def scan_shots(storage_manager: StorageManager, what: SequenceSelection) -> pl.L
     shots that pass (see the module doc for the columns). Each ``collect()`` sees the shots
     stored at that moment, so a sequence still running shows its new shots; columns that
     first appear after ``scan_shots`` are not in the frame. :func:`units` gives the unit of
-    each column.
+    each column. ``where``, ``since`` and ``until`` filter as for :func:`read_shots`.
 
     >>> shots = scan_shots(manager, "/tof/*")                     # doctest: +SKIP
     >>> (shots.filter(pl.col("wait_time") > 2)                    # doctest: +SKIP
     ...       .select("sequence", "wait_time", "analysis.atom_number").collect())
     """
+    condition = _filter(where, since, until)
     loaded = load(storage_manager, what)
-    remember_units(loaded.frame, loaded.units)
-    return loaded.frame
+    frame = loaded.frame if condition is None else loaded.frame.filter(condition)
+    remember_units(frame, loaded.units)
+    remember_kinds(frame, loaded.kinds)
+    return frame
 
 
 def read_shots(
@@ -252,12 +275,17 @@ def read_shots(
     columns: builtins.list[str] | None = None,
     *,
     where: pl.Expr | None = None,
+    since: _dt.datetime | None = None,
+    until: _dt.datetime | None = None,
 ) -> pl.DataFrame:
     """The shots of one or more sequences in a DataFrame, one row per shot.
 
     ``what`` is as for :func:`scan_shots`. ``columns`` reads only these columns, in this
     order (``None``: all); ``where`` keeps only the shots where the expression is true, and
-    is evaluated before arrays are read. Images are ``pl.Array`` columns of their own dtype
+    is evaluated before arrays are read. ``since`` and ``until`` keep the shots that started
+    at or after ``since`` and before ``until``; a naive datetime there is local time
+    (``start_time`` and ``end_time`` are UTC, so ``where=`` needs aware datetimes and refuses
+    naive ones with :class:`NaiveDatetimeError`). Images are ``pl.Array`` columns of their own dtype
     (``pl.Array(pl.UInt16, (512, 512))``); see :func:`stack_arrays`, :func:`crop` and
     :func:`roi_sum`. :func:`units` gives the unit of each column.
 
@@ -271,6 +299,7 @@ def read_shots(
         raise TypeError(f"columns is a list of names, e.g. [{columns!r}], not a string")
     if columns is not None:
         columns = list(dict.fromkeys(columns))
+    where = _filter(where, since, until)
     wanted = columns
     if columns is not None and where is not None:
         wanted = list(dict.fromkeys([*columns, *where.meta.root_names()]))
@@ -289,6 +318,7 @@ def read_shots(
         frame = frame.select(columns)
     result = frame.collect()
     remember_units(result, loaded.units)
+    remember_kinds(result, loaded.kinds)
     return result
 
 
@@ -313,6 +343,7 @@ def _read_one_folder(
     column_units: dict[str, str | None] = dict.fromkeys(FIXED_COLUMNS)
     column_units.update({name: meta.unit for name, meta in metas.items()})
     remember_units(frame, column_units)
+    remember_kinds(frame, {name: meta.kind for name, meta in metas.items()})
     return frame
 
 

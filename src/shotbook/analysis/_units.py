@@ -21,14 +21,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "UnitMismatchError",
+    "column_kinds",
     "convert_expression",
+    "recall_kinds",
     "recall_units",
+    "remember_kinds",
     "remember_units",
     "to_arrow_with_units",
     "units",
 ]
 
 _REMEMBERED: dict[int, tuple[weakref.ref[Any], dict[str, str | None]]] = {}
+_KINDS: dict[int, tuple[weakref.ref[Any], dict[str, str]]] = {}
 
 
 class UnitMismatchError(ValueError):
@@ -47,6 +51,35 @@ def remember_units(
             del _REMEMBERED[key]
 
     _REMEMBERED[key] = (weakref.ref(frame, forget), dict(column_units))
+
+
+def remember_kinds(frame: pl.DataFrame | pl.LazyFrame, kinds: Mapping[str, str]) -> None:
+    """Keep which columns are parameters, scalars or arrays for ``frame`` while it lives."""
+    key = id(frame)
+
+    def forget(reference: weakref.ref[Any]) -> None:
+        entry = _KINDS.get(key)
+        if entry is not None and entry[0] is reference:
+            del _KINDS[key]
+
+    _KINDS[key] = (weakref.ref(frame, forget), dict(kinds))
+
+
+def recall_kinds(frame: object) -> dict[str, str]:
+    """The column kinds remembered for this very frame (empty if none)."""
+    entry = _KINDS.get(id(frame))
+    if entry is None or entry[0]() is not frame:
+        return {}
+    return entry[1]
+
+
+def column_kinds(frame: object) -> dict[str, str]:
+    """Which columns of a frame of shots are ``"parameter"``, ``"scalar"`` or ``"array"``.
+
+    Known for the frames of :func:`read_shots` and :func:`scan_shots` (and those made from
+    them through ``frame.units``); empty for any other frame.
+    """
+    return dict(recall_kinds(frame))
 
 
 def recall_units(frame: object) -> dict[str, str | None] | None:

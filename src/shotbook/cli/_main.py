@@ -130,6 +130,22 @@ def _copy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ._report import run_with_report
+
+    report = None if args.report is None else Path(args.report)
+    outcome = run_with_report(args.experiment, args.sequence, report, progress=not args.no_progress)
+    if outcome.summary is not None:
+        print(outcome.summary)
+    if outcome.error is not None and (outcome.summary is None or outcome.summary.failure is None):
+        print(f"error: {type(outcome.error).__name__}: {outcome.error}", file=sys.stderr)
+    if report is not None:
+        print(f"report: {report.resolve()}")
+    return 0 if outcome.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``shotbook`` command."""
     parser = argparse.ArgumentParser(prog="shotbook", description=__doc__)
@@ -177,6 +193,20 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("destination", help="an empty store to fill")
     copy.add_argument("--experiment", help="MODULE:EXPERIMENT whose extensions the stores hold")
     copy.set_defaults(handler=_copy)
+
+    run = commands.add_parser(
+        "run",
+        help="run one sequence without Jupyter (for cron); exit status 1 unless it finishes",
+    )
+    run.add_argument("experiment", help="MODULE:EXPERIMENT, e.g. my_lab:experiment")
+    run.add_argument("sequence", help="path of the sequence to run, e.g. '/scans/tof'")
+    run.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write a self-contained HTML report here, on success and on failure",
+    )
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(handler=_run)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from ._errors import SequenceFailedError
@@ -93,10 +94,67 @@ class RunSummary:
         if self.failure is not None:
             raise self.failure
 
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to stop, if both are known."""
+        if self.started is None or self.stopped is None:
+            return None
+        return (self.stopped - self.started).total_seconds()
+
+    def _timing(self) -> str | None:
+        if self.started is None:
+            return None
+        start = self.started.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+        duration = self.duration
+        if duration is None:
+            return f"started {start}"
+        rate = ""
+        if duration > 0 and self.number_of_shots:
+            rate = f", {self.number_of_shots / duration:.2f} shots/s"
+        return f"ran {duration:.1f} s from {start}{rate}"
+
     def __str__(self) -> str:
+        """The summary as text: the outcome, then each problem, the failure and the timing.
+
+        ``/scan: finished after 24 / 24 shots``, then one indented line per kind of problem
+        (``analysis 'fit' failed on 1 shot (first on shot 7: ...)``), the failure's message
+        (shot, parameters, where) when the run crashed, and how long it ran.
+        """
         expected = "?" if self.expected_number_of_shots is None else self.expected_number_of_shots
         line = f"{self.path}: {self.state} after {self.number_of_shots} / {expected} shots"
-        return "\n".join([line, *(f"  {problem}" for problem in self.problems)])
+        lines = [line, *(f"  {problem}" for problem in self.problems)]
+        if self.failure is not None:
+            lines.extend(f"  {text}" for text in str(self.failure).splitlines())
+        timing = self._timing()
+        if timing is not None:
+            lines.append(f"  {timing}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text display: the text form, not the dataclass fields."""
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        """The summary as a small HTML block (a notebook's rich display)."""
+        expected = "?" if self.expected_number_of_shots is None else self.expected_number_of_shots
+        colour = {"finished": "#2e7d32", "interrupted": "#b26a00"}.get(self.state, "#c62828")
+        rows = [
+            f'<div style="font-weight:600">{escape(self.path)}: '
+            f'<span style="color:{colour}">{escape(self.state)}</span> after '
+            f"{self.number_of_shots} / {expected} shots</div>"
+        ]
+        if self.failure is not None:
+            rows.append(
+                '<pre style="background:#fdecea;padding:6px;white-space:pre-wrap">'
+                f"{escape(str(self.failure))}</pre>"
+            )
+        if self.problems:
+            items = "".join(f"<li>{escape(str(problem))}</li>" for problem in self.problems)
+            rows.append(f'<ul style="margin:2px 0">{items}</ul>')
+        timing = self._timing()
+        if timing is not None:
+            rows.append(f'<div style="color:#555">{escape(timing)}</div>')
+        return f'<div class="shotbook-run-summary">{"".join(rows)}</div>'
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the wire."""

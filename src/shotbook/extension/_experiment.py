@@ -23,6 +23,8 @@ from ._default_extensions import DEFAULT_TIME_LANE_EXTENSIONS
 
 if TYPE_CHECKING:
     # Types only: importing these layers here at run time would make the facade heavy.
+    from datetime import datetime
+
     import polars as pl
 
     from shotbook.analysis import SequenceSelection
@@ -460,11 +462,48 @@ class Experiment:
 
         return sql(self.get_storage_manager(), query)
 
-    def read_shots(self, what: SequenceSelection, columns: list[str] | None = None) -> pl.DataFrame:
-        """Load shots of sequences (a path, a pattern like ``"/tof/*"``, or a list) into polars."""
+    def read_shots(
+        self,
+        what: SequenceSelection,
+        columns: list[str] | None = None,
+        *,
+        where: pl.Expr | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pl.DataFrame:
+        """Load shots of sequences (a path, a pattern like ``"/tof/*"``, or a list) into polars.
+
+        The same as :func:`shotbook.analysis.read_shots` on this experiment's store:
+        ``where`` keeps the shots where the expression is true (before images are read),
+        ``since`` / ``until`` bound the start time (a naive datetime is local time).
+
+        >>> experiment.read_shots("/tof/*", where=pl.col("time_of_flight") > 4,
+        ...                       since=datetime(2026, 12, 7, 20))     # doctest: +SKIP
+        """
         from shotbook.analysis import read_shots
 
-        return read_shots(self.get_storage_manager(), what, columns)
+        return read_shots(
+            self.get_storage_manager(), what, columns, where=where, since=since, until=until
+        )
+
+    def scan_shots(
+        self,
+        what: SequenceSelection,
+        *,
+        where: pl.Expr | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pl.LazyFrame:
+        """A lazy frame over the shots of sequences: :func:`shotbook.analysis.scan_shots`.
+
+        Nothing is read until ``collect()``; filters run before images are read.
+
+        >>> experiment.scan_shots("/tof/*").filter(pl.col("repetition") == 0).collect()
+        ... # doctest: +SKIP
+        """
+        from shotbook.analysis import scan_shots
+
+        return scan_shots(self.get_storage_manager(), what, where=where, since=since, until=until)
 
     def upgrade_database(self) -> str | None:
         """Create the store, or migrate it to this shotbook's schema (after copying it aside).
