@@ -160,7 +160,7 @@ def test_a_loading_time_scan_recovers_the_time_constant_within_its_error() -> No
 
 def capture(detuning: np.ndarray, number: float, optimum: float) -> np.ndarray:
     x = detuning / optimum
-    return number * x**2 * np.exp(1 - x**2)
+    return number * (x**2 * np.exp(1 - x**2)) ** 2
 
 
 def detuning_scan(configurations: dict) -> tuple[float, float]:
