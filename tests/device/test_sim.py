@@ -350,3 +350,48 @@ def test_open_devices_closes_devices_after_an_error_in_the_block(registry: TypeR
     (sequencer,) = seen
     with pytest.raises(RuntimeError, match="not open"):
         sequencer.start()
+
+
+def test_the_world_on_a_device_server_reads_the_timeline_as_in_process(
+    registry: TypeRegistry, shared_server: Any
+) -> None:
+    """All devices of the world on one device server: the same pictures as in this process
+    for the same seed and shot keys; the MOT light off gives no atoms; the flight step's
+    duration sets how far the cloud fell."""
+    from shotbook.control._runner import with_shot_key
+    from shotbook.device.remote import InsecureRPCConfiguration
+    from shotbook.device.sim import sim_compilers
+
+    dark_lanes = lab_lanes().with_lane("mot light", DigitalTimeLane([False] * 6))
+
+    def run(device_server: str | None) -> list[dict[str, np.ndarray]]:
+        configurations = simulated_lab(device_server=device_server, seed=12)
+        servers = {"pc": InsecureRPCConfiguration(port=shared_server.port)}
+        out = []
+        for lanes, flights in ((lab_lanes(), (2e-3, 8e-3)), (dark_lanes, (2e-3,))):
+            compiler = SequenceCompiler(lanes, configurations, sim_compilers())
+            with (
+                open_devices(
+                    configurations,
+                    registry,
+                    servers,
+                    initialization=compiler.compile_initialization_parameters(),
+                ) as devices,
+                ShotRunner(devices) as runner,
+            ):
+                for key, flight in enumerate(flights):
+                    shot = with_shot_key(compiler.compile_shot(lab_parameters(flight)), key)
+                    out.append(runner.run_shot(shot, timeout=10))
+        return out
+
+    local, remote = run(None), run("pc")
+    for a, b in zip(local, remote, strict=True):
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key])
+    early, late, dark = (d["camera.cloud"].astype(float) - d["camera.background"] for d in remote)
+    rows = np.arange(512)
+    assert early.sum() > 1e5  # a cloud of ~1e5 atoms × 70 counts
+    assert abs(dark.sum()) < 0.01 * early.sum()  # no MOT light: no atoms
+    centre = [(p.sum(axis=1) * rows).sum() / p.sum() for p in (early, late)]
+    fall = 0.5 * 9.80665 * ((8.5e-3) ** 2 - (2.5e-3) ** 2) / 13e-6  # pixels
+    assert centre[1] - centre[0] == pytest.approx(fall, abs=1.0)

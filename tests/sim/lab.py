@@ -78,6 +78,8 @@ UNITS = {
     "flight": "ms",
     "imaging.exposure": "us",
     "coils.current": "A",
+    "molasses.detuning": "MHz",
+    "molasses.duration": "ms",
 }
 
 

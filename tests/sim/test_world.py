@@ -266,3 +266,123 @@ def test_a_camera_configuration_without_imaging_light_is_refused() -> None:
 
     with pytest.raises(ConfigurationError, match="imaging_light is the imaging light's"):
         dataclasses.replace(lab()["camera"], imaging_light=())
+
+
+def test_the_coil_current_has_an_interior_optimum() -> None:
+    """Too weak a gradient holds nothing, too strong a one captures less."""
+    quiet = small_lab(world(**QUIET))
+    currents = (0.3, 5.0, 10.0, 18.0)
+    numbers = [
+        atoms_seen(d)
+        for d in run_shots(
+            tof_lanes(), [parameters(flight=1e-3, coils__current=c) for c in currents], quiet
+        )
+    ]
+    settings = world()
+    assert abs(numbers[0]) < 100  # below the trap current: no MOT
+    assert numbers[2] > numbers[1]
+    assert numbers[2] > numbers[3]
+    for current, number in zip(currents[1:], numbers[1:], strict=True):
+        expected = (
+            settings.max_atom_number
+            * (1 - math.exp(-1))
+            * settings.loading_fraction(-15e6, current)
+        )
+        assert number == pytest.approx(expected, rel=0.02)
+
+
+def molasses_lanes() -> TimeLanes:
+    return TimeLanes(
+        ["load", "molasses", "fly", "image", "wait", "background"],
+        [
+            "mot.loading_time",
+            "molasses.duration",
+            "flight",
+            "imaging.exposure",
+            "100 ms",
+            "imaging.exposure",
+        ],
+        {
+            "mot light": DigitalTimeLane([True, True, False, False, False, False]),
+            "repump": DigitalTimeLane([True, True, False, True, False, True]),
+            "imaging light": DigitalTimeLane([False, False, False, True, False, True]),
+            "mot detuning": AnalogTimeLane(
+                ["mot.detuning", "molasses.detuning", "0 MHz", "0 MHz", "0 MHz", "0 MHz"]
+            ),
+            "coil current": AnalogTimeLane(["10 A", "0 A", "0 A", "0 A", "0 A", "0 A"]),
+            "camera": CameraTimeLane([None, None, None, "atoms", None, "background"]),
+        },
+    )
+
+
+def test_a_molasses_cools_the_cloud_best_at_its_sub_doppler_detuning() -> None:
+    settings = world(**QUIET)
+    detunings = (-15e6, -35e6, -55e6)
+    flight = 8e-3
+    shots = run_shots(
+        molasses_lanes(),
+        [
+            parameters(flight=flight, molasses__detuning=d, molasses__duration=5e-3)
+            for d in detunings
+        ],
+        lab(settings),
+    )
+    t = flight + EXPOSURE / 2
+    measured = []
+    for data in shots:
+        fit = fit_gaussian_2d(data["camera.atoms"].astype(float) - data["camera.background"])
+        sigma = fit.sigma_x * 13e-6
+        measured.append((sigma**2 - settings.sigma0**2) * settings.mass / BOLTZMANN_CONSTANT / t**2)
+    expected = [settings.molasses_temperature(d, duration=5e-3) for d in detunings]
+    assert measured == pytest.approx(expected, rel=0.05)
+    assert measured[1] < measured[0]
+    assert measured[1] < measured[2]
+    assert expected[1] == pytest.approx(settings.sub_doppler_temperature, rel=0.05)
+
+
+def test_each_picture_reflects_its_own_shots_timeline_with_compile_ahead(tmp_path) -> None:
+    """Through the experiment manager (compiling up to 8 shots ahead): over a scan whose
+    consecutive shots differ, the picture of shot k shows shot k's flight."""
+    from shotbook.extension import Experiment
+    from shotbook.session import DuckDBConfig
+    from shotbook.types import ExecuteShot, LinspaceLoop, ParameterNamespace, StepsConfiguration
+
+    settings = world(**QUIET)
+    experiment = Experiment(DuckDBConfig(tmp_path / "store"))
+    experiment.setup_default_extensions()
+
+    def centre(data, parameters) -> dict[str, float]:
+        picture = data["camera.atoms"].astype(float) - data["camera.background"]
+        return {"centre_y": fit_gaussian_2d(picture).centre_y}
+
+    experiment.add_shot_analysis("cloud", centre)
+    flights = (12e-3, 2e-3, 10e-3, 4e-3, 8e-3, 6e-3)  # a zigzag: every neighbour differs
+    try:
+        with experiment.storage_session() as session:
+            session.set_global_parameters(
+                ParameterNamespace.from_mapping(
+                    {
+                        "mot": {"loading_time": "200 ms", "detuning": "-15 MHz"},
+                        "imaging": {"exposure": "100 us"},
+                        "coils": {"current": "10 A"},
+                    }
+                )
+            )
+            for name, configuration in lab(settings, seed=2).items():
+                session.default_device_configurations[name] = configuration
+            loops = [
+                LinspaceLoop("flight", f"{f * 1e3:g} ms", f"{f * 1e3:g} ms", 1, [ExecuteShot()])
+                for f in flights
+            ]
+            session.sequences.create("/zigzag", StepsConfiguration(loops), tof_lanes())
+        summary = experiment.get_local_experiment_manager().run_sequence("/zigzag", progress=False)
+        assert summary is not None
+        assert summary.ok
+        shots = experiment.read_shots("/zigzag", ["flight", "analysis.cloud.centre_y"])
+    finally:
+        experiment.close()
+    assert shots["flight"].to_list() == pytest.approx([f * 1e3 for f in flights])
+    for flight, measured in zip(flights, shots["analysis.cloud.centre_y"], strict=True):
+        t = flight + EXPOSURE / 2
+        expected = (settings.initial_centre[1] + 0.5 * settings.gravity * t**2) / 13e-6
+        assert measured == pytest.approx(expected, abs=0.5)
