@@ -251,6 +251,7 @@ class World:
         self.members: dict[str, str] = {}
         self._programs: dict[str, _Program] = {}
         self._imaging: dict[str, ChannelRef] = {}
+        self._signals: dict[tuple[str, str, float], Signal] = {}  # this shot's, by channel
         self._lock = threading.Lock()
 
     # --- what the devices tell the world ---
@@ -279,6 +280,7 @@ class World:
         """A sequencer was programmed (not yet started)."""
         with self._lock:
             self._programs[device] = _Program(sequence, time_step, software, dict(device_triggers))
+            self._signals = {}
 
     def start(self, device: str) -> None:
         """A sequencer was started (or armed, for a triggered one)."""
@@ -286,6 +288,7 @@ class World:
             program = self._programs.get(device)
             if program is not None:
                 program.started = True
+            self._signals = {}
 
     # --- signals ---
     def _offset(self, device: str, seen: tuple[str, ...] = ()) -> float | None:
@@ -312,16 +315,23 @@ class World:
                     yield source, channel
 
     def _signal(self, device: str, channel: str, offset: float) -> Signal:
+        key = (device, channel, offset)
+        cached = self._signals.get(key)
+        if cached is not None:
+            return cached
         program = self._programs[device]
         if channel not in program.sequence.fields:
-            return Signal.constant(0.0)
-        pieces = channel_pieces(
-            program.sequence.field(channel),
-            program.time_step,
-            offset,
-            where=f"sequencer {device!r} channel {channel!r}",
-        )
-        return Signal(pieces, 0.0)
+            signal = Signal.constant(0.0)
+        else:
+            pieces = channel_pieces(
+                program.sequence.field(channel),
+                program.time_step,
+                offset,
+                where=f"sequencer {device!r} channel {channel!r}",
+            )
+            signal = Signal(pieces, 0.0)
+        self._signals[key] = signal
+        return signal
 
     def signal(self, ref: ChannelRef) -> Signal:
         """What channel ``ref`` outputs this shot (idle when its device did not play)."""
@@ -451,6 +461,7 @@ def leave_world(name: str, device: str) -> None:
             return
         world.members.pop(device, None)
         world._programs.pop(device, None)
+        world._signals = {}
         if not world.members:
             del _WORLDS[name]
 
