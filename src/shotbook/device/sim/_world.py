@@ -12,13 +12,15 @@ world's *own* response (``detuning_per_volt``, ``current_per_volt``), not with t
 configuration's calibration: a mis-set calibration shows as it would in a lab. A device
 started by a trigger plays from the first rising edge of the channel wired to it (the
 channel whose output is ``DeviceTrigger(device)``); never triggered, its outputs stay idle
-(off, 0 V). A camera's exposure ``k`` starts when its trigger is high after exposure
-``k - 1`` ended (its rising edge, or a trigger held high across back-to-back pictures).
+(off, 0 V); an externally clocked device is read at its own time step from its first clock
+edge (clock jitter and missed edges are not simulated). A camera's exposure ``k`` starts
+when its trigger is high after exposure ``k - 1`` ended (its rising edge, or a trigger held
+high across back-to-back pictures).
 
 **MOT loading** (cooling light, repumper on and coil current above ``trap_current``):
 ``dN/dt = R f_δ(δ) f_B(I) − N/τ`` with ``R = capture_rate``, ``τ = loading_time_constant``,
 ``f_δ(δ) = [x² exp(1 − x²)]²`` with ``x = δ/δ*`` for ``x > 0`` and 0 on the blue side (``δ* =
-optimal_detuning < 0``: the red-detuned optimum; half maximum at ``0.63 δ*`` and ``1.37 δ*``,
+optimal_detuning < 0``: the red-detuned optimum; half maximum at ``0.62 δ*`` and ``1.44 δ*``,
 about 2 Γ wide for δ* = −2.5 Γ) and ``f_B(I) = (I/I*)² exp(1 − (I/I*)²)``
 (``I* = optimal_current``: too weak a gradient holds nothing, too strong a one shrinks the
 capture volume). Ramps are followed piece by piece (midpoint rule on ≤ 1/16 of a ramp).
