@@ -75,6 +75,10 @@ def lab_lanes(tof_duration: str = "time_of_flight") -> TimeLanes:
         ["mot.loading_time", "10 ms", tof_duration, "1 ms", "1 ms"],
         {
             "mot light": DigitalTimeLane([True, True, False, True, True]),
+            # the simulated world loads with the repumper on and sees the cloud only while
+            # the imaging light is on: the background is a dark frame
+            "repump": DigitalTimeLane([True, True, False, True, False]),
+            "imaging light": DigitalTimeLane([False, False, False, True, False]),
             "mot detuning": AnalogTimeLane.from_blocks(
                 [("mot.detuning", 1), (Ramp(), 1), ("mot.detuning + 2 MHz", 3)]
             ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -168,8 +169,15 @@ def test_devices_split_between_this_process_and_a_server_run_the_same_shot(
     lanes = lab_lanes()
 
     def run(server: str | None) -> dict[str, np.ndarray]:
-        lab = simulated_lab(seed=9)
-        remote = simulated_lab(device_server=server, seed=9)
+        # a simulated world lives in one process: split, the sequencers get a world of
+        # their own (the camera, alone in its world, takes dark pictures, seeded the same)
+        lab = {
+            name: dataclasses.replace(config, world="sequencers") if name != "camera" else config
+            for name, config in simulated_lab(seed=9).items()
+        }
+        remote = {
+            name: dataclasses.replace(config, device_server=server) for name, config in lab.items()
+        }
         lab.update({name: remote[name] for name in on_server})
         compiler = SequenceCompiler(lanes, lab, sim_compilers())
         servers = {"pc": InsecureRPCConfiguration(port=shared_server.port)}

@@ -44,6 +44,9 @@ def tof_lanes() -> TimeLanes:
         ["mot.loading_time", "time_of_flight", "1 ms"],
         {
             "mot light": DigitalTimeLane([True, False, False]),
+            # the simulated world loads with the repumper and images with the imaging light
+            "repump": DigitalTimeLane([True, False, True]),
+            "imaging light": DigitalTimeLane([False, False, True]),
             "mot detuning": AnalogTimeLane(["mot.detuning", "mot.detuning", "0 MHz"]),
             "coil current": AnalogTimeLane(["10 A", "0 A", "0 A"]),
             "camera": CameraTimeLane([None, None, TakePicture("cloud")]),

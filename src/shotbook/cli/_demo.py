@@ -25,26 +25,50 @@ from ._demo_scan import demo_globals, demo_scan
 
 
 def demo_time_lanes() -> TimeLanes:
-    """Load a MOT, release the cloud, let it fly, image it, then take a background."""
+    """Load a MOT, cool it in a molasses, let it fly, image it, then take a background once
+    the cloud has fallen out of view. The simulated world reads these lanes (through the
+    compiled outputs): the flight lasts the ``fly`` step, the picture is lit by the
+    ``imaging light`` pulse inside its exposure."""
     lanes: dict[str, TimeLane[Any]] = {
-        "mot light": DigitalTimeLane([True, True, False, False, False, False]),
-        "repump": DigitalTimeLane([True, True, False, True, False, True]),
-        "imaging light": DigitalTimeLane([False, False, False, True, False, True]),
+        "mot light": DigitalTimeLane([True, True, True, False, False, False, False]),
+        "repump": DigitalTimeLane([True, True, True, False, True, False, True]),
+        "imaging light": DigitalTimeLane([False, False, False, False, True, False, True]),
         "mot detuning": AnalogTimeLane(
-            ["mot.detuning", Ramp(), "mot.detuning - 20 MHz", "0 MHz", "0 MHz", "0 MHz"]
+            [
+                "mot.detuning",
+                Ramp(),
+                "molasses.detuning",
+                "molasses.detuning",
+                "0 MHz",
+                "0 MHz",
+                "0 MHz",
+            ]
         ),
-        "coil current": AnalogTimeLane(["10 A", "0 A", "0 A", "0 A", "0 A", "0 A"]),
-        "camera": CameraTimeLane([None, None, None, "atoms", None, "background"]),
+        "coil current": AnalogTimeLane(["10 A", "0 A", "0 A", "0 A", "0 A", "0 A", "0 A"]),
+        "camera": CameraTimeLane([None, None, None, None, "atoms", None, "background"]),
     }
     return TimeLanes(
-        ["load", "molasses", "fly", "image", "wait", "background"],
-        ["mot.loading_time", "5 ms", "time_of_flight", "imaging.exposure", "20 ms", "100 us"],
+        ["load", "ramp", "molasses", "fly", "image", "wait", "background"],
+        [
+            "mot.loading_time",
+            "2 ms",
+            "molasses.duration",
+            "time_of_flight",
+            "imaging.exposure",
+            "100 ms",
+            "imaging.exposure",
+        ],
         lanes,
     )
 
 
 def cloud_analysis(pixel_size: float, counts_per_atom: float) -> Any:
-    """A per-shot analysis: Gaussian fit of the atoms picture minus the background."""
+    """A per-shot analysis: Gaussian fit of the atoms picture minus the background.
+
+    ``pixel_size`` (m, in the object plane) and ``counts_per_atom`` are the camera's, as
+    its device configuration gives them. The sizes come with their fit errors (for the
+    weighted temperature fit).
+    """
     from shotbook.analysis import fit_gaussian_2d
 
     def cloud(data: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, float]:
@@ -53,23 +77,31 @@ def cloud_analysis(pixel_size: float, counts_per_atom: float) -> Any:
         fit = fit_gaussian_2d(atoms - background)
         return {
             "sigma_x": fit.sigma_x * pixel_size,
+            "sigma_x_error": fit.sigma_x_error * pixel_size,
             "sigma_y": fit.sigma_y * pixel_size,
+            "sigma_y_error": fit.sigma_y_error * pixel_size,
             "atom_number": fit.atom_signal / counts_per_atom,
         }
 
     return cloud
 
 
+DEMO_EXPOSURE = 100e-6
+"""The demo's imaging exposure (s), also the ``imaging.exposure`` global."""
+
+
 def build_demo_experiment(root: Path, seed: int = 0) -> Experiment:
-    """An experiment with a DuckDB store at ``root``, the simulated lab and its analysis."""
-    from shotbook.device.sim import AtomCloudModel
+    """An experiment with a DuckDB store at ``root``, the simulated lab and its analysis
+    (pixel size and counts per atom from the lab's camera configuration)."""
+    from shotbook.device.sim import simulated_lab
     from shotbook.session import DuckDBConfig
 
     experiment = Experiment(DuckDBConfig(root))
     experiment.setup_default_extensions()
-    model = AtomCloudModel()
+    camera = simulated_lab(seed=seed)["camera"]
     experiment.add_shot_analysis(
-        "cloud", cloud_analysis(model.effective_pixel_size, model.counts_per_atom)
+        "cloud",
+        cloud_analysis(camera.effective_pixel_size, camera.counts_per_atom(DEMO_EXPOSURE)),
     )
     return experiment
 
@@ -95,7 +127,8 @@ def create_demo_sequence(
 
 
 def fit_demo_temperature(experiment: Experiment, path: PureSequencePath) -> Any:
-    """Fit the temperature from the stored shots' cloud widths."""
+    """Fit the temperature from the stored shots' cloud widths (weighted by their fit
+    errors; the flight lasts until the middle of the imaging pulse)."""
     from shotbook.analysis import fit_temperature
     from shotbook.types import parse_unit
 
@@ -104,12 +137,13 @@ def fit_demo_temperature(experiment: Experiment, path: PureSequencePath) -> Any:
         tof_unit = parse_unit(shots[0].units["time_of_flight"] or "s")
         times = np.array([tof_unit.to_si(shot.parameters["time_of_flight"]) for shot in shots])
         sigmas = np.array([shot.data["analysis.cloud.sigma_x"] for shot in shots])
-    return fit_temperature(times, sigmas)
+        errors = np.array([shot.data["analysis.cloud.sigma_x_error"] for shot in shots])
+    return fit_temperature(times + DEMO_EXPOSURE / 2, sigmas, sigma_error=errors)
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """The main job: run the simulated scan with a progress bar and report the fit."""
-    from shotbook.device.sim import AtomCloudModel
+    from shotbook.device.sim import simulated_lab
 
     root = Path(args.root)
     experiment = build_demo_experiment(root, args.seed)
@@ -120,9 +154,13 @@ def run_demo(args: argparse.Namespace) -> int:
         summary = manager.run_sequence(path)
         print(summary)
         fit = fit_demo_temperature(experiment, path)
-        truth = AtomCloudModel().temperature
+        world = simulated_lab(seed=args.seed)["camera"].world
+        values = demo_globals().compile().evaluate()
+        truth = world.molasses_temperature(
+            float(values["molasses.detuning"]), duration=float(values["molasses.duration"])
+        )
         print(f"data: {root.resolve()} (sequence {path})")
-        fitted = f"{fit.temperature * 1e6:.2f} ± {fit.temperature_error * 1e6:.2f} µK"
+        fitted = f"{fit.temperature * 1e6:.1f} ± {fit.temperature_error * 1e6:.1f} µK"
         print(f"fitted temperature: {fitted}  (simulated: {truth * 1e6:.1f} µK)")
     finally:
         experiment.close()

@@ -16,6 +16,7 @@ def demo_globals() -> ParameterNamespace:
     return ParameterNamespace.from_mapping(
         {
             "mot": {"detuning": "-15 MHz", "loading_time": "500 ms", "power": "10 dBm"},
+            "molasses": {"detuning": "-35 MHz", "duration": "10 ms"},
             "imaging": {"exposure": "100 us", "detuning": "0 MHz"},
         }
     )

@@ -92,6 +92,30 @@ def shot_timeout(device_parameters: Mapping[str, Mapping[str, Any]], margin: flo
     return longest + margin
 
 
+SHOT_KEY = "shot_key"
+"""A shot parameter a device compiler sets to ``None`` to receive the shot's key (its index
+in the scan, e.g. to seed a simulation's noise per shot)."""
+
+
+def with_shot_key(
+    device_parameters: Mapping[str, Mapping[str, Any]], key: int
+) -> Mapping[str, Mapping[str, Any]]:
+    """``device_parameters`` with each ``shot_key: None`` replaced by ``key``."""
+    if not any(
+        SHOT_KEY in parameters and parameters[SHOT_KEY] is None
+        for parameters in device_parameters.values()
+    ):
+        return device_parameters
+    return {
+        name: (
+            {**parameters, SHOT_KEY: key}
+            if SHOT_KEY in parameters and parameters[SHOT_KEY] is None
+            else parameters
+        )
+        for name, parameters in device_parameters.items()
+    }
+
+
 @dataclass
 class _Fault:
     """The first error of a run, with the shot it happened at."""
@@ -361,6 +385,7 @@ class SequenceRunner:
         device_parameters: Mapping[str, Mapping[str, Any]],
     ) -> tuple[datetime, datetime, dict[str, Any], int]:
         timeout = shot_timeout(device_parameters, self.configuration.shot_timeout)
+        device_parameters = with_shot_key(device_parameters, index)
         attempt = 1
         while True:
             self._doing(f"run shot {index} (attempt {attempt})")

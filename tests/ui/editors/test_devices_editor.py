@@ -33,8 +33,8 @@ def test_forms_are_generated_from_the_dataclasses(editor: DeviceConfigurationsEd
     assert channels[4]["output"] == 'trigger("analog")'
     camera = fields(editor, "camera")
     assert camera["roi"] == {"name": "roi", "kind": "ints", "value": "0, 0, 512, 512"}
-    assert camera["background_pictures"]["kind"] == "texts"
-    assert camera["time_of_flight"]["kind"] == "text"
+    assert camera["imaging_light"]["kind"] == "texts"
+    assert camera["pixel_size"]["kind"] == "float"
     kinds = {d["name"]: d["kind"] for d in editor.view["devices"]}
     assert kinds == {
         "analog": "simulated sequencer",

@@ -137,15 +137,22 @@ def test_an_error_of_the_previewed_shot_blocks_start(view: ExperimentView) -> No
     assert control.start_blocked == ""
 
 
-def test_a_parameter_the_camera_needs_is_checked_before_launch(view: ExperimentView) -> None:
-    """The simulated camera images the cloud after ``time_of_flight``: a scan without that
-    parameter is refused by the static checks, naming the camera."""
+def test_a_channel_the_camera_needs_is_checked_before_launch(view: ExperimentView) -> None:
+    """The simulated camera sees the cloud while its imaging light is on: an imaging light
+    that names no channel of the lab is refused by the static checks, naming the camera."""
     control = view.panel.run_control
-    scan = view.editors.scan
-    view.editors.lanes.handle({"action": "set_duration", "index": 1, "value": "5 ms"})
-    answer = scan.handle({"action": "set_field", "path": [1], "field": "variable", "value": "x"})
+    devices = view.editors.devices
+    answer = devices.handle(
+        {"action": "set_field", "device": "camera", "field": "imaging_light",
+         "value": "digital, probe"}
+    )  # fmt: skip
     assert answer["ok"], answer
-    assert "simulated camera's time_of_flight 'time_of_flight'" in control.start_blocked
+    assert "the world's imaging light is channel 'probe' of device 'digital'" in (
+        control.start_blocked
+    )
     assert press_start(view)["ok"] is False
-    scan.handle({"action": "undo"})
+    devices.handle(
+        {"action": "set_field", "device": "camera", "field": "imaging_light",
+         "value": "digital, imaging light"}
+    )  # fmt: skip
     assert control.start_blocked == ""

@@ -2,9 +2,10 @@
 
 * :class:`SimulatedSequencer` checks and keeps what it is programmed with; a shot lasts
   its real duration times ``speed`` (0 by default: at once).
-* :class:`SimulatedCamera` images the cloud of :class:`AtomCloudModel`, whose atom number,
-  position and size follow the shot's parameters named in
-  :class:`SimulatedCameraConfiguration`.
+* :class:`SimulatedCamera` images the cloud of the lab's :class:`SimulatedWorld`, which
+  receives the sequencers' compiled outputs and the cameras' exposures and works out the
+  physics from those signals (see :mod:`shotbook.device.sim._world`).
+* :class:`AtomCloudModel` is the older closed-form cloud (for replay benchmarks and fits).
 * :func:`register_sim_types` registers configurations, compilers and device classes;
   :func:`simulated_lab` gives the demo lab's device configurations.
 
@@ -19,7 +20,7 @@ Example::
 """
 
 from ._atom_cloud import AtomCloudModel, ReplayImages, pregenerate_images
-from ._camera import CLOUD_PARAMETERS, SimulatedCamera
+from ._camera import SimulatedCamera
 from ._lab import (
     SimulatedCameraCompiler,
     SimulatedCameraConfiguration,
@@ -31,9 +32,9 @@ from ._lab import (
     simulated_lab,
 )
 from ._sequencer import SimulatedSequencer
+from ._world import SimulatedWorld
 
 __all__ = [
-    "CLOUD_PARAMETERS",
     "AtomCloudModel",
     "ReplayImages",
     "SimulatedCamera",
@@ -42,6 +43,7 @@ __all__ = [
     "SimulatedSequencer",
     "SimulatedSequencerCompiler",
     "SimulatedSequencerConfiguration",
+    "SimulatedWorld",
     "pregenerate_images",
     "register_sim_types",
     "sim_compilers",

@@ -1,8 +1,7 @@
-"""A simulated camera seeing the atom cloud of :class:`AtomCloudModel`."""
+"""A simulated camera: its pictures show what the simulated world puts in its exposures."""
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -11,10 +10,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._protocols import CameraTimeoutError, remote
-from ._atom_cloud import AtomCloudModel, ReplayImages, pregenerate_images
-
-CLOUD_PARAMETERS = ("loading_time", "detuning", "time_of_flight")
-"""The values (SI) a simulated camera needs per shot to draw the cloud."""
+from ._signals import overlap
+from ._world import (
+    Optics,
+    ShotNoise,
+    SimulatedWorld,
+    World,
+    join_world,
+    leave_world,
+    render,
+    shot_streams,
+)
 
 
 def _roi(value: Any, sensor: tuple[int, int], where: str) -> tuple[int, int, int, int]:
@@ -34,31 +40,37 @@ def _roi(value: Any, sensor: tuple[int, int], where: str) -> tuple[int, int, int
 
 
 class SimulatedCamera:
-    """A camera whose pictures show the cloud of an :class:`AtomCloudModel`, seeded.
+    """A camera of a simulated world (:class:`~shotbook.device.sim.SimulatedWorld`), seeded.
 
-    Per shot it receives (see :func:`~shotbook.device.sim.register_sim_types`) the usual
-    camera parameters plus ``cloud``: ``{"loading_time": s, "detuning": Hz,
-    "time_of_flight": s}`` read from the shot's parameters. Pictures named in
-    ``background_pictures`` see no atoms (read noise and bias only). The same ``seed`` and
-    the same shots give the same pictures. With ``replay=N``, the first shot's cloud is
-    drawn N times and those frames are cycled (to benchmark everything but the physics).
-    A picture takes ``exposure * speed`` seconds (0 by default); if that exceeds the shot's
-    ``timeout``, the picture fails with :class:`CameraTimeoutError`.
+    Its exposure ``k`` starts when the channel wired to trigger it is high after exposure
+    ``k - 1`` ended (a rising edge, or a trigger held high across back-to-back pictures) and
+    lasts the programmed exposure; it collects the fluorescence of the world's cloud
+    while the imaging light (``imaging_light``: ``(device, channel)``) is on during the
+    exposure (see :mod:`shotbook.device.sim._world`). Nothing comes from the shot's
+    parameters. A picture whose trigger never comes fails with
+    :class:`CameraTimeoutError`; a camera that nothing triggers takes dark pictures.
+
+    Each shot's noise is drawn from a stream keyed by ``(seed, shot_key)``: the runner
+    gives the shot's index as ``shot_key``; without one, the count of shots since the
+    camera was opened is used. With ``replay=N``, the first shot's pictures are drawn N
+    times and cycled (to benchmark everything but the physics). A picture takes
+    ``exposure * speed`` seconds (0 by default).
 
     Args:
         name: device name.
         sensor_size: ``(width, height)`` in pixels.
         roi: ``(x, y, width, height)``; default the whole sensor.
-        model: keyword arguments of :class:`AtomCloudModel` (e.g. ``{"temperature": 2e-5}``).
+        world: the physics (a :class:`SimulatedWorld` or its keyword arguments).
+        imaging_light: the imaging light's ``(device, channel)``.
+        pixel_size, magnification, quantum_efficiency, photon_rate, read_noise, bias: the
+            optics and sensor (see :class:`SimulatedCameraConfiguration`).
         seed: random seed of the noise.
         replay: number of frames pre-generated and cycled; 0 draws each picture.
         speed: fraction of the exposure time a picture takes.
-        background_pictures: names of pictures taken without atoms.
 
     Example:
         >>> with SimulatedCamera("camera", sensor_size=(64, 64), seed=1) as camera:
-        ...     camera.update_parameters(exposures=[1e-3], picture_names=["cloud"], timeout=1.0,
-        ...         cloud={"loading_time": 1.0, "detuning": -15e6, "time_of_flight": 1e-3})
+        ...     camera.update_parameters(exposures=[1e-3], picture_names=["cloud"], timeout=1.0)
         ...     [picture.shape for picture in camera.acquire(["cloud"])]
         [(64, 64)]
     """
@@ -72,11 +84,17 @@ class SimulatedCamera:
         *,
         sensor_size: Sequence[int] = (512, 512),
         roi: Sequence[int] | None = None,
-        model: Mapping[str, Any] | None = None,
+        world: SimulatedWorld | Mapping[str, Any] | None = None,
+        imaging_light: Sequence[str] = ("digital", "imaging light"),
+        pixel_size: float = 6.5e-6,
+        magnification: float = 0.5,
+        quantum_efficiency: float = 0.7,
+        photon_rate: float = 1e5,
+        read_noise: float = 3.0,
+        bias: float = 100.0,
         seed: int = 0,
         replay: int = 0,
         speed: float = 0.0,
-        background_pictures: Sequence[str] = ("background",),
     ) -> None:
         where = f"camera {name!r}"
         try:
@@ -93,13 +111,39 @@ class SimulatedCamera:
             (0, 0, width, height) if roi is None else _roi(roi, (width, height), where)
         )
         self._roi = self._default_roi
-        options = dict(model or {})
-        if "initial_centre" in options:
-            options["initial_centre"] = tuple(options["initial_centre"])
         try:
-            self.model = AtomCloudModel(**options)
-        except TypeError as exc:
-            raise TypeError(f"{where}: bad model parameters: {exc}") from None
+            if world is None:
+                self.world_settings = SimulatedWorld()
+            elif isinstance(world, SimulatedWorld):
+                self.world_settings = world
+            else:
+                self.world_settings = SimulatedWorld(**dict(world))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: bad world settings: {exc}") from None
+        try:
+            device, channel = imaging_light
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{where}: imaging_light is (device, channel), got {imaging_light!r}"
+            ) from None
+        self.imaging_light = (str(device), str(channel))
+        numbers = {
+            "pixel_size": pixel_size,
+            "magnification": magnification,
+            "quantum_efficiency": quantum_efficiency,
+            "photon_rate": photon_rate,
+            "read_noise": read_noise,
+            "bias": bias,
+        }
+        for key, value in numbers.items():
+            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{where}: {key} is a finite number >= 0, got {value!r}")
+        if pixel_size <= 0 or magnification <= 0 or quantum_efficiency > 1:
+            raise ValueError(
+                f"{where}: pixel_size and magnification must be > 0 and quantum_efficiency "
+                "at most 1"
+            )
+        self.optics = Optics(**{key: float(value) for key, value in numbers.items()})
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"{where}: seed is an int >= 0, got {seed!r}")
         if isinstance(replay, bool) or not isinstance(replay, int) or replay < 0:
@@ -109,13 +153,13 @@ class SimulatedCamera:
         self.seed = seed
         self.replay = replay
         self.speed = float(speed)
-        self.background_pictures = frozenset(background_pictures)
-        self._rng: np.random.Generator | None = None
-        self._replay: ReplayImages | None = None
+        self._world: World | None = None
+        self._replay: dict[str, list[np.ndarray]] = {}
         self._exposures: list[float] = []
         self._names: list[str] = []
         self._timeout = 1.0
-        self._cloud: dict[str, float] | None = None
+        self._key: int | None = None
+        self._shots = 0
         self._pictures_taken = 0
 
     @property
@@ -124,14 +168,24 @@ class SimulatedCamera:
         return self._name
 
     def __enter__(self) -> SimulatedCamera:
-        if self._rng is not None:
+        if self._world is not None:
             raise RuntimeError(f"camera {self._name!r} is already open")
-        self._rng = np.random.default_rng(self.seed)
+        world = join_world(self.world_settings.name, self._name, "camera")
+        try:
+            world.set_settings(self._name, self.world_settings)
+        except ValueError:
+            leave_world(self.world_settings.name, self._name)
+            raise
+        world.set_imaging_light(self._name, self.imaging_light)
+        self._world = world
+        self._shots = 0
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._rng = None
-        self._replay = None
+        if self._world is not None:
+            leave_world(self.world_settings.name, self._name)
+        self._world = None
+        self._replay = {}
 
     @property
     @remote
@@ -153,11 +207,11 @@ class SimulatedCamera:
         picture_names: Sequence[str],
         timeout: float,
         roi: Sequence[int] | None = None,
-        cloud: Mapping[str, float] | None = None,
+        shot_key: int | None = None,
     ) -> None:
-        """Program the next shot's pictures (see the class docstring)."""
+        """Program the next shot's pictures; ``shot_key`` keys its noise (see the class)."""
         where = f"camera {self._name!r}"
-        if self._rng is None:
+        if self._world is None:
             raise RuntimeError(f"{where} is not open (use it in a with block)")
         names = list(picture_names)
         values = [float(e) for e in exposures]
@@ -169,21 +223,20 @@ class SimulatedCamera:
             raise ValueError(f"{where}: exposures must be finite and >= 0 s, got {values}")
         if not isinstance(timeout, int | float) or not timeout > 0:
             raise ValueError(f"{where}: timeout must be > 0 s, got {timeout!r}")
-        new_cloud = None
-        if cloud is not None:
-            missing = [key for key in CLOUD_PARAMETERS if key not in cloud]
-            if missing:
-                raise ValueError(f"{where}: cloud values {missing} are missing")
-            new_cloud = {key: float(cloud[key]) for key in CLOUD_PARAMETERS}
+        if shot_key is not None and (
+            isinstance(shot_key, bool) or not isinstance(shot_key, int) or shot_key < 0
+        ):
+            raise ValueError(f"{where}: shot_key is an int >= 0 or None, got {shot_key!r}")
         self._roi = self._default_roi if roi is None else _roi(roi, self.sensor_size, where)
         self._exposures, self._names, self._timeout = values, names, float(timeout)
-        self._cloud = new_cloud
+        self._key = shot_key if shot_key is not None else self._shots
+        self._shots += 1
 
     @remote
     def acquire(self, picture_names: Sequence[str]) -> Iterator[np.ndarray]:
         """Arm the camera; the iterator yields the pictures, in order, as they are taken."""
         names = list(picture_names)
-        if self._rng is None:
+        if self._world is None:
             raise RuntimeError(f"camera {self._name!r} is not open (use it in a with block)")
         if names != self._names:
             raise ValueError(
@@ -193,50 +246,85 @@ class SimulatedCamera:
         return self._pictures(list(zip(names, self._exposures, strict=True)))
 
     def _pictures(self, plan: list[tuple[str, float]]) -> Iterator[np.ndarray]:
-        for name, exposure in plan:
+        for delay_name, exposure in plan:
             delay = exposure * self.speed
             if delay > self._timeout:
                 time.sleep(self._timeout)
-                raise CameraTimeoutError(self._name, name, self._timeout)
+                raise CameraTimeoutError(self._name, delay_name, self._timeout)
             if delay > 0:
                 time.sleep(delay)
-            picture = self._draw(name)
+        pictures = self._draw(plan)
+        for picture in pictures:
             self._pictures_taken += 1
             yield picture
 
-    def _draw(self, picture: str) -> np.ndarray:
-        rng = self._rng
-        if rng is None:
+    def _draw(self, plan: list[tuple[str, float]]) -> list[np.ndarray]:
+        world = self._world
+        if world is None:
             raise RuntimeError(f"camera {self._name!r} was closed during the acquisition")
-        cloud = self._cloud or {"loading_time": 0.0, "detuning": 0.0, "time_of_flight": 0.0}
-        if picture in self.background_pictures:
-            cloud = {**cloud, "loading_time": 0.0}
-        width, height = self.sensor_size
-        if self.replay:
-            if self._replay is None:
-                frames = _replay_frames(
-                    self.model, self.replay, self.seed, self._roi, (height, width), **cloud
+        if self.replay and self._replay:
+            return [self._next_replayed(name) for name, _ in plan]
+        settings = self.world_settings
+        starts = world.exposure_starts(self._name, [exposure for _, exposure in plan])
+        windows: list[tuple[float, float] | None] = []
+        for index, (name, exposure) in enumerate(plan):
+            if starts is None:
+                windows.append(None)  # nothing triggers it: no light reaches it
+            elif index >= len(starts):
+                raise CameraTimeoutError(self._name, name, self._timeout)
+            else:
+                windows.append((starts[index], starts[index] + exposure))
+        light = world.signal(self.imaging_light).on_intervals()
+        seen: list[tuple[float, float]] = []
+        for window in windows:
+            if window is None:
+                seen.append((0.0, 0.0))
+                continue
+            lit = [(max(a, window[0]), min(b, window[1])) for a, b in light]
+            lit = [(a, b) for a, b in lit if b > a]
+            duration = sum(b - a for a, b in lit)
+            middle = sum((a + b) / 2 * (b - a) for a, b in lit) / duration if duration else 0.0
+            seen.append((middle, overlap(light, *window)))
+        clouds = world.evolve([middle for middle, _ in seen])
+        key = self._key if self._key is not None else 0
+        world_rng, camera_rng = shot_streams(self.seed, key, self._name)
+        noise = ShotNoise.draw(settings, world_rng)
+        count = max(self.replay, 1)
+        out = []
+        for (name, _), (middle, light_time), cloud in zip(plan, seen, clouds, strict=True):
+            frames = []
+            for repeat in range(count):
+                rng = camera_rng if repeat == 0 else np.random.default_rng([self.seed, repeat])
+                frames.append(
+                    render(
+                        settings=settings,
+                        optics=self.optics,
+                        cloud=cloud,
+                        time=middle,
+                        light_time=light_time,
+                        noise=noise,
+                        rng=rng,
+                        roi=self._roi,
+                    )
                 )
-                self._replay = ReplayImages(list(frames))
-            return next(self._replay)
-        return self.model.image(rng=rng, roi=self._roi, shape=(height, width), **cloud)
+            if self.replay:
+                for frame in frames:
+                    frame.flags.writeable = False
+                self._replay[name] = frames
+                out.append(self._next_replayed(name))
+            else:
+                out.append(frames[0])
+        return out
+
+    def _next_replayed(self, name: str) -> np.ndarray:
+        frames = self._replay.get(name)
+        if not frames:
+            raise RuntimeError(
+                f"camera {self._name!r} replays the pictures of its first shot, which had no "
+                f"picture {name!r}"
+            )
+        frames.append(frames.pop(0))
+        return frames[-1]
 
     def __repr__(self) -> str:
         return f"SimulatedCamera({self._name!r}, sensor_size={self.sensor_size})"
-
-
-@functools.lru_cache(maxsize=4)
-def _replay_frames(
-    model: AtomCloudModel,
-    count: int,
-    seed: int,
-    roi: tuple[int, int, int, int],
-    shape: tuple[int, int],
-    **cloud: float,
-) -> tuple[np.ndarray, ...]:
-    """The frames a replaying camera shows, generated once per process for the same model,
-    seed, region and cloud (each open camera would draw the same ones: the seed fixes them)."""
-    frames = pregenerate_images(model, count, seed=seed, roi=roi, shape=shape, **cloud)
-    for frame in frames:
-        frame.flags.writeable = False
-    return tuple(frames)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
+import warnings
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from shotbook.compile import (
@@ -24,28 +25,34 @@ from shotbook.compile import (
     ShotContext,
     SoftwareTrigger,
     register_compile_types,
-    same_dimension,
 )
 from shotbook.registry import TypeRegistry
-from shotbook.types import Dimension, Expression, ExpressionError
+from shotbook.types import Expression
 
 from .._registration import register_device_class
-from ._camera import CLOUD_PARAMETERS, SimulatedCamera
+from ._camera import SimulatedCamera
 from ._sequencer import SimulatedSequencer
+from ._world import SimulatedWorld
 
-_TIME = Dimension(time=1)
-_FREQUENCY = Dimension(time=-1)
-_DIMENSIONS = {"loading_time": _TIME, "detuning": _FREQUENCY, "time_of_flight": _TIME}
+_OLD_CAMERA_FIELDS = ("loading_time", "detuning", "time_of_flight", "temperature",
+                      "background_pictures")  # fmt: skip
+"""Fields of the simulated camera's configuration before the world model (shotbook 0.x):
+the cloud came from shot parameters. Stores holding them still open: they are ignored."""
+
+_warned_old_fields = False
 
 
 @dataclass(frozen=True)
 class SimulatedSequencerConfiguration(SequencerConfiguration):
     """A :class:`~shotbook.compile.SequencerConfiguration` run by a :class:`SimulatedSequencer`.
 
-    ``speed`` is the fraction of the real duration a shot takes (0: as fast as possible).
+    ``speed`` is the fraction of the real duration a shot takes (0: as fast as possible);
+    ``world`` names the simulated world its outputs reach (the ``name`` of a camera's
+    :class:`~shotbook.device.sim.SimulatedWorld`).
     """
 
     speed: float = 0.0
+    world: str = "lab"
 
     device_type: ClassVar[str] = "sim_sequencer"
 
@@ -53,132 +60,209 @@ class SimulatedSequencerConfiguration(SequencerConfiguration):
         super().__post_init__()
         if not isinstance(self.speed, int | float) or self.speed < 0:
             raise ConfigurationError(f"speed is a number >= 0, got {self.speed!r}")
+        if not isinstance(self.world, str) or not self.world:
+            raise ConfigurationError(f"world is the name of a simulated world, got {self.world!r}")
 
 
 @dataclass(frozen=True)
 class SimulatedCameraConfiguration(CameraConfiguration):
     """A :class:`~shotbook.compile.CameraConfiguration` run by a :class:`SimulatedCamera`.
 
-    ``loading_time``, ``detuning`` and ``time_of_flight`` say where each shot's cloud comes
-    from: an expression evaluated with the shot's parameters (usually a parameter name, e.g.
-    ``"mot.detuning"``; or a constant, ``"10 ms"``), giving a time, a frequency and a time.
-    ``temperature`` (K) is the cloud's; ``seed`` seeds the noise; ``replay=N`` cycles N
-    pre-drawn frames; ``speed`` scales the exposure time a picture takes;
-    ``background_pictures`` names pictures taken without atoms.
+    The camera sees the cloud of ``world`` (the physics and wiring of the simulated lab,
+    :class:`~shotbook.device.sim.SimulatedWorld`) lit by ``imaging_light`` (``(device,
+    channel)``) during its exposures. The optics, as a user enters them (analyses read them
+    from here): ``pixel_size`` (m, 2–16 µm for scientific cameras), ``magnification`` (0.2–5),
+    ``quantum_efficiency`` (0.3–0.95), ``photon_rate`` (fluorescence photons per atom per
+    second of imaging light reaching the sensor, 1e4–1e6), ``read_noise`` (counts rms, 1–10)
+    and ``bias`` (counts). ``seed`` seeds the noise; ``replay=N`` cycles N pre-drawn frames;
+    ``speed`` scales the exposure time a picture takes.
 
     Example:
-        >>> SimulatedCameraConfiguration(roi=(0, 0, 512, 512), sensor_size=(512, 512),
-        ...                              time_of_flight="wait_time").time_of_flight
-        'wait_time'
+        >>> config = SimulatedCameraConfiguration(roi=(0, 0, 512, 512), sensor_size=(512, 512))
+        >>> config.imaging_light, config.effective_pixel_size
+        (('digital', 'imaging light'), 1.3e-05)
     """
 
-    loading_time: str = "mot.loading_time"
-    detuning: str = "mot.detuning"
-    time_of_flight: str = "time_of_flight"
-    temperature: float = 20e-6
+    world: SimulatedWorld = field(default_factory=SimulatedWorld)
+    imaging_light: tuple[str, ...] = ("digital", "imaging light")
+    pixel_size: float = 6.5e-6
+    magnification: float = 0.5
+    quantum_efficiency: float = 0.7
+    photon_rate: float = 1e5
+    read_noise: float = 3.0
+    bias: float = 100.0
     seed: int = 0
     replay: int = 0
     speed: float = 0.0
-    background_pictures: tuple[str, ...] = ("background",)
 
     device_type: ClassVar[str] = "sim_camera"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in CLOUD_PARAMETERS:
-            text = getattr(self, name)
-            if not isinstance(text, str) or not text.strip():
-                raise ConfigurationError(
-                    f"{name} is an expression (str), e.g. a parameter name, got {text!r}"
-                )
-            Expression(text)  # syntax errors now, not at the first shot
-        if not isinstance(self.temperature, int | float) or self.temperature < 0:
-            raise ConfigurationError(f"temperature is in K, >= 0, got {self.temperature!r}")
+        if not isinstance(self.world, SimulatedWorld):
+            raise ConfigurationError(f"world is a SimulatedWorld, got {self.world!r}")
+        light = tuple(self.imaging_light or ())
+        if len(light) != 2 or not all(isinstance(v, str) and v for v in light):
+            raise ConfigurationError(
+                "imaging_light is the imaging light's (device, channel), got "
+                f"{self.imaging_light!r}"
+            )
+        object.__setattr__(self, "imaging_light", light)
+        for name in ("pixel_size", "magnification", "photon_rate", "read_noise", "bias"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigurationError(f"{name} is a number >= 0, got {value!r}")
+        if self.pixel_size <= 0 or self.magnification <= 0:
+            raise ConfigurationError("pixel_size and magnification must be > 0")
+        if not 0 < self.quantum_efficiency <= 1:
+            raise ConfigurationError(
+                f"quantum_efficiency is in (0, 1], got {self.quantum_efficiency!r}"
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigurationError(f"seed is an int >= 0, got {self.seed!r}")
         if isinstance(self.replay, bool) or not isinstance(self.replay, int) or self.replay < 0:
             raise ConfigurationError(f"replay is an int >= 0, got {self.replay!r}")
         if not isinstance(self.speed, int | float) or self.speed < 0:
             raise ConfigurationError(f"speed is a number >= 0, got {self.speed!r}")
-        object.__setattr__(self, "background_pictures", tuple(self.background_pictures))
+
+    @property
+    def effective_pixel_size(self) -> float:
+        """A pixel's size in the object plane (m): ``pixel_size / magnification``."""
+        return self.pixel_size / self.magnification
+
+    def counts_per_atom(self, exposure: float) -> float:
+        """Mean counts per atom for an exposure fully lit for ``exposure`` seconds."""
+        return self.photon_rate * exposure * self.quantum_efficiency
+
+
+def _decode_camera_configuration(data: Any, decode: Callable[[Any], Any]) -> Any:
+    """Read a stored simulated camera; fields of the old parameter-driven camera are
+    dropped, with one warning per process."""
+    global _warned_old_fields
+    values = {key: decode(value) for key, value in data.items()}
+    old = [key for key in _OLD_CAMERA_FIELDS if key in values]
+    for key in old:
+        del values[key]
+    if old and not _warned_old_fields:
+        _warned_old_fields = True
+        warnings.warn(
+            f"a stored simulated camera has the fields {old} of the old parameter-driven "
+            "camera; they are ignored: the simulated world now reads the sequence's timeline",
+            UserWarning,
+            stacklevel=2,
+        )
+    return SimulatedCameraConfiguration(**values)
+
+
+def _device_triggers(configuration: SequencerConfiguration) -> dict[str, str]:
+    return {
+        channel.name: channel.output.device
+        for channel in configuration.channels
+        if isinstance(channel, DigitalChannelConfiguration)
+        and isinstance(channel.output, DeviceTrigger)
+    }
 
 
 class SimulatedSequencerCompiler(SequencerCompiler):
-    """The sequencer compiler, adding ``speed`` to the initialization parameters."""
+    """The sequencer compiler, adding ``speed``, ``world`` and ``device_triggers`` (its
+    channels wired to a device's trigger) to the initialization parameters."""
 
     configuration: SimulatedSequencerConfiguration
 
     def compile_initialization_parameters(self) -> Mapping[str, Any]:
-        """Those of :class:`SequencerCompiler` plus ``speed``."""
+        """Those of :class:`SequencerCompiler` plus ``speed``, ``world``, ``device_triggers``."""
         parameters = dict(super().compile_initialization_parameters())
         parameters["speed"] = float(getattr(self.configuration, "speed", 0.0))
+        parameters["world"] = getattr(self.configuration, "world", "lab")
+        parameters["device_triggers"] = _device_triggers(self.configuration)
         return parameters
 
 
 class SimulatedCameraCompiler(CameraCompiler):
-    """The camera compiler, adding the cloud's values of each shot.
-
-    Shot parameters: those of :class:`CameraCompiler` plus ``"cloud": {"loading_time": s,
-    "detuning": Hz, "time_of_flight": s}``, evaluated from the configuration's expressions.
-    """
+    """The camera compiler: the camera's shot parameters plus ``shot_key: None``, which the
+    runner replaces by the shot's key (its index in the scan) to seed the shot's noise."""
 
     configuration: SimulatedCameraConfiguration
 
-    def __init__(self, device_name: str, configuration: SimulatedCameraConfiguration) -> None:
-        super().__init__(device_name, configuration)
-        self._expressions = {
-            name: Expression(getattr(configuration, name)) for name in CLOUD_PARAMETERS
-        }
-
     def compile_initialization_parameters(self) -> Mapping[str, Any]:
-        """``roi``, ``sensor_size``, the model's ``temperature``, ``seed``, ``replay``,
-        ``speed`` and ``background_pictures``."""
+        """``roi``, ``sensor_size``, ``world``, ``imaging_light``, the optics, ``seed``,
+        ``replay`` and ``speed``."""
         config = self.configuration
         return {
             **super().compile_initialization_parameters(),
-            "model": {"temperature": float(config.temperature)},
+            "world": config.world,
+            "imaging_light": config.imaging_light,
+            "pixel_size": float(config.pixel_size),
+            "magnification": float(config.magnification),
+            "quantum_efficiency": float(config.quantum_efficiency),
+            "photon_rate": float(config.photon_rate),
+            "read_noise": float(config.read_noise),
+            "bias": float(config.bias),
             "seed": config.seed,
             "replay": config.replay,
             "speed": float(config.speed),
-            "background_pictures": config.background_pictures,
         }
 
     def check_configuration(self, check: SequenceCheckContext) -> None:
-        """The camera's lane, and the cloud's expressions: known parameters, right units."""
+        """The camera's lane, and the world's wiring: every named channel exists on a device
+        of the right kind, and every device of the world runs in the camera's process."""
         super().check_configuration(check)
-        for name, expression in self._expressions.items():
-            where = f"the simulated camera's {name} '{expression}'"
-            try:
-                dimension = expression.compile(check.dimensions).dimension
-            except ExpressionError as error:
+        name, config = self.device_name, self.configuration
+        configurations = check.device_configurations
+        roles: dict[str, tuple[tuple[str, ...], bool]] = {
+            "imaging light": (config.imaging_light, False),
+            **{
+                role.replace("_", " "): (ref, role in ("coil_current", "detuning"))
+                for role, ref in config.world.channels().items()
+            },
+        }
+        for role, (ref, analog) in roles.items():
+            device, channel = ref
+            target = configurations.get(device)
+            if not isinstance(target, SequencerConfiguration):
                 check.report(
-                    f"{where}: {error.message} (set {name} in the camera's configuration to a "
-                    "parameter of the sequence or a constant)",
-                    device=self.device_name,
-                    expression=expression.text,
+                    f"camera {name!r}: the world's {role} is channel {channel!r} of device "
+                    f"{device!r}, which is not a sequencer of this lab",
+                    device=name,
                 )
                 continue
-            if dimension != _DIMENSIONS[name]:
+            found = {c.name: c for c in target.channels}
+            if channel not in found:
                 check.report(
-                    f"{where} is {dimension}, expected {_DIMENSIONS[name]}",
-                    device=self.device_name,
-                    expression=expression.text,
+                    f"camera {name!r}: the world's {role} is channel {channel!r} of device "
+                    f"{device!r}, which has no such channel (it has {sorted(found)})",
+                    device=name,
+                )
+                continue
+            if analog != isinstance(found[channel], AnalogChannelConfiguration):
+                kind = "an analog" if analog else "a digital"
+                check.report(
+                    f"camera {name!r}: the world's {role} must be {kind} channel; channel "
+                    f"{channel!r} of device {device!r} is not",
+                    device=name,
+                )
+        world = config.world.name
+        for other, other_config in configurations.items():
+            same = (
+                isinstance(other_config, SimulatedSequencerConfiguration)
+                and other_config.world == world
+            ) or (
+                isinstance(other_config, SimulatedCameraConfiguration)
+                and other_config.world.name == world
+            )
+            if same and other_config.device_server != config.device_server:
+                check.report(
+                    f"devices {name!r} (device server {config.device_server!r}) and {other!r} "
+                    f"(device server {other_config.device_server!r}) share the simulated "
+                    f"world {world!r} but would run in different processes: put them on the "
+                    "same device server (or both in the experiment's process)",
+                    device=name,
                 )
 
     def compile_shot_parameters(self, context: ShotContext) -> Mapping[str, Any]:
-        """The camera's shot parameters plus ``cloud`` (SI values)."""
+        """The camera's shot parameters plus ``shot_key`` (None; the runner fills it in)."""
         parameters = dict(super().compile_shot_parameters(context))
-        cloud: dict[str, float] = {}
-        for name, expression in self._expressions.items():
-            dimension = context.dimension_of(expression)
-            if not same_dimension(dimension, _DIMENSIONS[name]):
-                raise context.error(
-                    f"the simulated camera's {name} '{expression}' is {dimension}, expected "
-                    f"{_DIMENSIONS[name]}",
-                    expression=expression.text,
-                )
-            cloud[name] = float(context.evaluate(expression))
-        parameters["cloud"] = cloud
+        parameters["shot_key"] = None
         return parameters
 
 
@@ -222,7 +306,12 @@ def register_sim_types(
     """
     register_compile_types(registry)
     registry.register("sim_sequencer_configuration", SimulatedSequencerConfiguration)
-    registry.register("sim_camera_configuration", SimulatedCameraConfiguration)
+    registry.register(
+        "sim_camera_configuration",
+        SimulatedCameraConfiguration,
+        decode=_decode_camera_configuration,
+    )
+    registry.register("sim_world", SimulatedWorld)
     register_device_class(registry, "sim_sequencer", SimulatedSequencer)
     register_device_class(registry, "sim_camera", SimulatedCamera)
     added = sim_compilers()
@@ -237,6 +326,7 @@ def simulated_lab(
     speed: float = 0.0,
     seed: int = 0,
     replay: int = 0,
+    world: SimulatedWorld | None = None,
 ) -> dict[str, Any]:
     """The device configurations of the demo lab, by device name.
 
@@ -250,11 +340,13 @@ def simulated_lab(
       calibration to V (-60..60 MHz → -10..10 V), ``"coil current"`` follows the lane
       ``"coil current"`` (A, 0..20 A → 0..10 V), ``"spare 2"`` and ``"spare 3"`` hold 0 V.
     * ``"camera"``: a simulated 512×512 camera taking the pictures of the camera lane
-      ``"camera"``; its cloud follows ``mot.loading_time``, ``mot.detuning`` and
-      ``time_of_flight``.
+      ``"camera"``, triggered by ``"camera trigger"``; it sees the fluorescence of the
+      simulated world's cloud (:class:`~shotbook.device.sim.SimulatedWorld`: cooling light
+      ``"mot light"``, ``"repump"``, ``"coil current"`` and ``"mot detuning"``) while
+      ``"imaging light"`` is on during its exposures.
 
     ``device_server`` puts every device on that server; ``speed``, ``seed`` and ``replay``
-    go to the simulated devices.
+    go to the simulated devices; ``world`` replaces the default physics.
     """
     digital_lanes = ("mot light", "repump", "imaging light", "push")
     digital = SimulatedSequencerConfiguration(
@@ -298,6 +390,7 @@ def simulated_lab(
         roi=(0, 0, 512, 512),
         sensor_size=(512, 512),
         device_server=device_server,
+        world=world if world is not None else SimulatedWorld(),
         seed=seed,
         replay=replay,
         speed=speed,

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from shotbook.compile import Instruction, SoftwareTrigger
 
 from .._protocols import SequencerTimeoutError, remote
+from ._world import World, join_world, leave_world
 
 PICOSECOND = 1e-12
 
@@ -35,6 +36,9 @@ class SimulatedSequencer:
         channel_units: output unit per channel, ``None`` for a digital channel (bool values);
             analog channels take numbers. Default: any bool or number values.
         speed: fraction of the real duration a shot takes.
+        world: the simulated world (of this process) its outputs reach.
+        device_triggers: ``{channel: device}`` for its channels that trigger a device (their
+            output is ``DeviceTrigger(device)``), so the world knows the wiring.
 
     Example:
         >>> from shotbook.compile import constant, stack_channels
@@ -59,6 +63,8 @@ class SimulatedSequencer:
         trigger: Any = None,
         channel_units: Mapping[str, str | None] | None = None,
         speed: float = 0.0,
+        world: str = "lab",
+        device_triggers: Mapping[str, str] | None = None,
     ) -> None:
         if isinstance(channels, str) or not all(isinstance(c, str) for c in channels):
             raise TypeError(f"{name}: channels is a list of channel names, got {channels!r}")
@@ -78,6 +84,12 @@ class SimulatedSequencer:
             raise ValueError(f"{name}: channel_units must name every channel, got {list(units)}")
         self.channel_units = units
         self.speed = float(speed)
+        self.world_name = str(world)
+        self.device_triggers = dict(device_triggers or {})
+        unknown = [c for c in self.device_triggers if c not in self.channels]
+        if unknown:
+            raise ValueError(f"{name}: device_triggers names unknown channels {unknown}")
+        self._world: World | None = None
         self._sequence: Instruction | None = None
         self._finish_at: float | None = None
         self._shots = 0
@@ -92,12 +104,16 @@ class SimulatedSequencer:
     def __enter__(self) -> SimulatedSequencer:
         if self._open:
             raise RuntimeError(f"sequencer {self._name!r} is already open")
+        self._world = join_world(self.world_name, self._name, "sequencer")
         self._open = True
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._open = False
         self._finish_at = None
+        if self._world is not None:
+            leave_world(self.world_name, self._name)
+            self._world = None
 
     def _check_open(self) -> None:
         if not self._open:
@@ -149,6 +165,10 @@ class SimulatedSequencer:
             if self._finish_at is not None and time.monotonic() < self._finish_at:
                 raise RuntimeError(f"{where} is still running: wait for it before programming")
             self._sequence = sequence
+        if self._world is not None:
+            self._world.program(
+                self._name, sequence, time_step, self.software_trigger, self.device_triggers
+            )
 
     @property
     def sequence(self) -> Instruction | None:
@@ -183,6 +203,8 @@ class SimulatedSequencer:
                 raise RuntimeError(f"sequencer {self._name!r} is already running")
             self._finish_at = time.monotonic() + self.duration() * self.speed
             self._shots += 1
+        if self._world is not None:
+            self._world.start(self._name)
 
     @remote
     def is_finished(self) -> bool:
