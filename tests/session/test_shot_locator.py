@@ -21,13 +21,16 @@ from typing import Any
 import pytest
 
 from shotbook.registry import Serializer
-from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb._manager import DuckDBStorageManager
-from shotbook.session._errors import PathIsNotSequenceError, PathNotFoundError
-from shotbook.session._interfaces import RunOwner
+from shotbook.session import (
+    DuckDBConfig,
+    DuckDBStorageManager,
+    PathIsNotSequenceError,
+    PathNotFoundError,
+    RunOwner,
+    State,
+)
 from shotbook.session._parquet import _locator as _shot_locator
 from shotbook.session._parquet._locator import INDEX_NAME, JOURNAL_NAME, MARKER_NAME
-from shotbook.session._states import State
 from shotbook.types import ExecuteShot, ParameterNamespace, StepsConfiguration, TimeLanes
 
 from .test_duckdb_catalog import held_by_another_process
@@ -62,10 +65,11 @@ def truth(manager: DuckDBStorageManager, path: str) -> Path | None:
     """The folder the catalog gives for ``path`` (``None``: no sequence, or a DRAFT)."""
     with manager.session() as session:
         try:
-            state, uuid = session.sequences._id_of(_as(path))
+            state = session.sequences.get_state(path)
+            folder = session.shot_folder(path)
         except (PathNotFoundError, PathIsNotSequenceError):
             return None
-    return None if state is State.DRAFT else manager._shot_folder(uuid)
+    return None if state is State.DRAFT else folder
 
 
 def _as(path: str) -> Any:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol
 
-    from ._sql._postgresql import PostgreSQLStorageManager
+    from ._postgresql import PostgreSQLStorageManager
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _KEYS = ("username", "password", "host", "port", "database", "schema", "lock_timeout", "fsync")
@@ -132,7 +132,7 @@ class PostgreSQLConfig:
 
     def create_storage_manager(self, serializer: SerializerProtocol) -> PostgreSQLStorageManager:
         """The storage manager of this store (imports psycopg only now)."""
-        from ._sql._postgresql import PostgreSQLStorageManager
+        from ._postgresql import PostgreSQLStorageManager
 
         return PostgreSQLStorageManager(serializer, self)
 
