@@ -27,6 +27,8 @@ from shotbook.session import (
     PathIsNotSequenceError,
     PathNotFoundError,
     RunOwner,
+    ShotFolders,
+    SQLiteConfig,
     State,
 )
 from shotbook.session._parquet import _locator as _shot_locator
@@ -88,6 +90,33 @@ def check(manager: DuckDBStorageManager, *paths: str) -> list[Path | None]:
             assert answer.is_dir()
         answers.append(answer)
     return answers
+
+
+def test_the_default_store_and_its_sessions_are_shot_folders(
+    manager: DuckDBStorageManager, tmp_path: Path, serializer: Serializer
+) -> None:
+    """``ShotFolders``: the catalog's folder (``shot_folder``) and the sidecar's (``locate``)."""
+    assert isinstance(manager, ShotFolders)
+    folder = run(manager, "/a/seq")
+    with manager.session() as session:
+        assert isinstance(session, ShotFolders)
+        assert session.shot_folder("/a/seq") == folder
+        assert session.locate_shots("/a/seq") == folder
+        session.sequences.create("/a/draft", STEPS, LANES)
+        draft = session.shot_folder(_as("/a/draft"))  # where its shots will be, not made yet
+        assert draft.parent == manager.config.sequences_folder
+        assert not draft.exists()
+        assert session.locate_shots("/a/draft") is None
+        with pytest.raises(PathNotFoundError):
+            session.shot_folder("/nowhere")
+        with pytest.raises(PathIsNotSequenceError):
+            session.shot_folder("/a")
+    assert manager.shot_folder("/a/seq") == folder == manager.locate_shots("/a/seq")
+    sql = SQLiteConfig(tmp_path / "other.sqlite").create_storage_manager(serializer)
+    with sql.session() as sql_session:  # shots in tables: no folders to read
+        assert not isinstance(sql, ShotFolders)
+        assert not isinstance(sql_session, ShotFolders)
+    sql.close()
 
 
 def test_lookup_follows_create_rename_move_delete_and_recreate(

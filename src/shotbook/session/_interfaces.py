@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from shotbook.types import ParameterNamespace, StepsConfiguration, TimeLanes
 
+    from ._columns._codec import DisplayUnit
     from ._sequence import Sequence, Shot
 
 PathLike = PureSequencePath | str
@@ -119,9 +120,13 @@ class ShotWriter(Protocol):
         start: datetime,
         end: datetime,
         *,
-        units: Mapping[str, Any] | None = None,
+        units: Mapping[str, DisplayUnit | None] | None = None,
     ) -> None:
-        """Store shot ``index`` (parameters may be a ``ShotParameters``, which has units)."""
+        """Store shot ``index`` (parameters may be a ``ShotParameters``, which has units).
+
+        ``data`` maps ``device.label`` to floats, ints, bools or numpy arrays (hence its
+        ``Any`` values); ``units`` gives a parameter's display unit (``shotbook.types.Unit``).
+        """
         ...
 
     def close(self) -> None:

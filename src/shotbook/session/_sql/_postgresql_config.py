@@ -109,7 +109,7 @@ class PostgreSQLConfig:
         return text if self.schema == "public" else f"{text} (schema {self.schema})"
 
     def connection_arguments(self) -> dict[str, Any]:
-        """Keyword arguments of ``psycopg.connect``."""
+        """Keyword arguments of ``psycopg.connect`` (``Any``: typed by each of its parameters)."""
         arguments: dict[str, Any] = {
             "host": self.host,
             "port": self.port,
