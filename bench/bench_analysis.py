@@ -118,9 +118,8 @@ def shot_folder(manager: Any, path: str) -> Path:
     located = getattr(manager, "locate_shots", lambda path: None)(path)
     if located is not None:
         return Path(located)
-    with manager.session() as session:  # private API of the default backend; bench only
-        _, uuid = session.sequences._folder_of(path)
-    return manager._shot_folder(uuid)  # type: ignore[no-any-return]
+    folder: Path = manager.shot_folder(path)  # the default backend is ShotFolders
+    return folder
 
 
 def baseline_read(folder: Path, columns: list[str] | None = None) -> pl.DataFrame:

@@ -1,7 +1,7 @@
 """Reading shots without the catalog: managers that locate a sequence's shot folder.
 
 ``read_shots`` and ``scan_shots`` ask the storage manager's ``locate_shots(path)`` (when it
-has one) for selections that name sequences by their exact paths, and open a session only
+is ``ShotFolders``) for selections that name sequences by their exact paths, and open a session only
 when some path is not vouched for, when the selection holds a pattern, or when the manager
 cannot locate at all. These managers wrap a real store and count catalog opens.
 """
@@ -18,7 +18,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from shotbook.analysis import read_shots, scan_shots, units
-from shotbook.session import ExperimentSession, Sequence, StorageManager
+from shotbook.session import ExperimentSession, Sequence, ShotFolders, StorageManager
 from shotbook.types import PureSequencePath
 
 from .helpers import draft, fill, image, new_manager, other_c, running, tof_a, tof_b, write
@@ -37,12 +37,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageManager]:
 
 def folder_of(manager: Any, path: str) -> Path | None:
     """The shot folder of a sequence, through the default backend's session (test only)."""
+    assert isinstance(manager, ShotFolders)
     with manager.session() as session:
         if not session.sequences.is_sequence(PureSequencePath(path)):
             return None
-        _, uuid = session.sequences._folder_of(PureSequencePath(path))
-    folder: Path = manager._shot_folder(uuid)
-    return folder
+    return manager.shot_folder(path)
 
 
 class Sessions:
@@ -74,6 +73,12 @@ class Locating(Sessions):
     def locate_shots(self, path: PureSequencePath | str) -> Path | None:
         self.asked.append(str(path))
         return self.answer(str(path))
+
+    def shot_folder(self, path: PureSequencePath | str) -> Path:
+        """The catalog's answer (``ShotFolders`` needs both), through a counted session."""
+        with self.session() as session:
+            assert isinstance(session, ShotFolders)
+            return session.shot_folder(path)
 
 
 def test_exact_paths_are_read_without_opening_the_catalog(store: StorageManager) -> None:

@@ -251,9 +251,9 @@ def test_deferred_reply_is_completed_once() -> None:
     assert reply.resolve(1)
     assert not reply.resolve(2)
     assert not reply.fail(ValueError("late"))
-    reply._bind(sent.append)  # bound after completion: sent at once
+    reply.bind(sent.append)  # bound after completion: sent at once
     assert sent == [(True, 1)]
     with pytest.raises(RuntimeError, match="one call only"):
-        reply._bind(sent.append)
+        reply.bind(sent.append)
     with pytest.raises(TypeError, match="takes an exception"):
         Deferred().fail("text")  # type: ignore[arg-type]

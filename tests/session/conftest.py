@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from shotbook.registry import Serializer, default_registry
-from shotbook.session._config import DuckDBConfig
+from shotbook.session import DuckDBConfig
 from shotbook.types import (
     AnalogTimeLane,
     DigitalTimeLane,

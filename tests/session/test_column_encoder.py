@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from shotbook.session._columns._codec import ColumnInfo, ShotSchemaError
+from shotbook.session import ColumnInfo, ShotSchemaError
 from shotbook.session._columns._encoder import ShotColumnEncoder, encode_shot_columns, one_value
 from shotbook.types import parse_unit
 

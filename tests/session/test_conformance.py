@@ -14,22 +14,25 @@ import polars as pl
 import pytest
 
 import shotbook
-from shotbook.session._errors import (
+from shotbook.session import (
     InvalidStateTransitionError,
     PathExistsError,
     PathHasChildrenError,
     PathIsNotSequenceError,
     PathIsSequenceError,
     PathNotFoundError,
+    RunOwner,
+    Sequence,
     SequenceNotEditableError,
+    SequenceStats,
+    Shot,
     ShotNotFoundError,
+    ShotWriter,
+    State,
     StorageError,
     StoreLockedError,
     StoreVersionError,
 )
-from shotbook.session._interfaces import RunOwner, SequenceStats, ShotWriter
-from shotbook.session._sequence import Sequence, Shot
-from shotbook.session._states import State
 from shotbook.types import (
     ExecuteShot,
     ParameterNamespace,

@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 
 from shotbook.registry import Serializer
-from shotbook.session._config import DuckDBConfig
-from shotbook.session._copy import (
+from shotbook.session import (
     CopyProgress,
     CopyVerificationError,
-    _verify,
+    DuckDBConfig,
+    RunOwner,
+    SQLiteConfig,
+    State,
+    StorageError,
     copy_store,
 )
-from shotbook.session._errors import StorageError
-from shotbook.session._interfaces import RunOwner
-from shotbook.session._sqlite_config import SQLiteConfig
-from shotbook.session._states import State
+from shotbook.session._copy import _verify
 from shotbook.types import ExecuteShot, ParameterNamespace, PureSequencePath, StepsConfiguration
 
 from .conftest import CameraConfiguration

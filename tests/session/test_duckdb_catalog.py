@@ -16,10 +16,13 @@ import numpy as np
 import pytest
 
 from shotbook.registry import Serializer
-from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb._manager import DuckDBStorageManager
-from shotbook.session._errors import StorageError, StoreLockedError
-from shotbook.session._interfaces import RunOwner
+from shotbook.session import (
+    DuckDBConfig,
+    DuckDBStorageManager,
+    RunOwner,
+    StorageError,
+    StoreLockedError,
+)
 from shotbook.types import (
     ExecuteShot,
     ParameterNamespace,

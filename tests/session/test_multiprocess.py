@@ -19,9 +19,7 @@ from typing import Any
 import pytest
 
 from shotbook.registry import Serializer, default_registry
-from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb._manager import DuckDBStorageManager
-from shotbook.session._states import State
+from shotbook.session import DuckDBConfig, DuckDBStorageManager, State
 from shotbook.types import ExecuteShot, LinspaceLoop, StepsConfiguration, TimeLanes
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -31,9 +29,7 @@ import json, sys, time
 from datetime import UTC, datetime
 import numpy as np
 from shotbook.registry import Serializer, default_registry
-from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb._manager import DuckDBStorageManager
-from shotbook.session._interfaces import RunOwner
+from shotbook.session import DuckDBConfig, DuckDBStorageManager, RunOwner
 from shotbook.types import ExecuteShot, ParameterNamespace, StepsConfiguration, TimeLanes
 import shotbook.session._parquet._store  # imported before timing: the check is about waits
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shotbook.session._parquet._store import ParquetShotStore
+from shotbook.session import ParquetShotStore
 
 PROCS = Path(__file__).parent / "procs"
 sys.path.insert(0, str(PROCS))

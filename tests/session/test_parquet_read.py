@@ -24,11 +24,11 @@ from shotbook.session import (
     LiveFile,
     ParquetShotStore,
     ShotFolderSnapshot,
+    ShotStoreError,
     decode_array_columns,
     scan_shot_folder,
     snapshot_shot_folder,
 )
-from shotbook.session._errors import ShotStoreError
 from shotbook.session._parquet import _read as _parquet_read
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

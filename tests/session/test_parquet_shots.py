@@ -17,16 +17,16 @@ import pyarrow.parquet as pq
 import pytest
 from polars.testing import assert_frame_equal
 
-from shotbook.session._parquet import _read as _parquet_read
-from shotbook.session._parquet import _writer as _parquet_writer
-from shotbook.session._parquet._store import (
+from shotbook.session import (
     ColumnInfo,
     ParquetShotStore,
     ShotExistsError,
-    ShotNotFoundError,
     ShotSchemaError,
     decode_array_columns,
 )
+from shotbook.session._parquet import _read as _parquet_read
+from shotbook.session._parquet import _writer as _parquet_writer
+from shotbook.session._parquet._store import ShotNotFoundError
 from shotbook.types import ShotParameters, parse_unit
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

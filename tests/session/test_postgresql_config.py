@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shotbook.session._postgresql_config import PostgreSQLConfig
-from shotbook.session._sqlite_config import SQLiteConfig
+from shotbook.session import PostgreSQLConfig, SQLiteConfig
 
 
 def test_defaults_and_repr_without_password() -> None:

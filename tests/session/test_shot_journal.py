@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from shotbook.session import snapshot_shot_folder
+from shotbook.session import ParquetShotStore, snapshot_shot_folder
 from shotbook.session._parquet._journal import (
     JournalSegment,
     journal_file_name,
@@ -21,7 +21,6 @@ from shotbook.session._parquet._journal import (
     read_journal,
     read_journal_table,
 )
-from shotbook.session._parquet._store import ParquetShotStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -21,13 +21,18 @@ from typing import Any
 import pytest
 
 from shotbook.registry import Serializer
-from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb._manager import DuckDBStorageManager
-from shotbook.session._errors import PathIsNotSequenceError, PathNotFoundError
-from shotbook.session._interfaces import RunOwner
+from shotbook.session import (
+    DuckDBConfig,
+    DuckDBStorageManager,
+    PathIsNotSequenceError,
+    PathNotFoundError,
+    RunOwner,
+    ShotFolders,
+    SQLiteConfig,
+    State,
+)
 from shotbook.session._parquet import _locator as _shot_locator
 from shotbook.session._parquet._locator import INDEX_NAME, JOURNAL_NAME, MARKER_NAME
-from shotbook.session._states import State
 from shotbook.types import ExecuteShot, ParameterNamespace, StepsConfiguration, TimeLanes
 
 from .test_duckdb_catalog import held_by_another_process
@@ -62,10 +67,11 @@ def truth(manager: DuckDBStorageManager, path: str) -> Path | None:
     """The folder the catalog gives for ``path`` (``None``: no sequence, or a DRAFT)."""
     with manager.session() as session:
         try:
-            state, uuid = session.sequences._id_of(_as(path))
+            state = session.sequences.get_state(path)
+            folder = session.shot_folder(path)
         except (PathNotFoundError, PathIsNotSequenceError):
             return None
-    return None if state is State.DRAFT else manager._shot_folder(uuid)
+    return None if state is State.DRAFT else folder
 
 
 def _as(path: str) -> Any:
@@ -84,6 +90,33 @@ def check(manager: DuckDBStorageManager, *paths: str) -> list[Path | None]:
             assert answer.is_dir()
         answers.append(answer)
     return answers
+
+
+def test_the_default_store_and_its_sessions_are_shot_folders(
+    manager: DuckDBStorageManager, tmp_path: Path, serializer: Serializer
+) -> None:
+    """``ShotFolders``: the catalog's folder (``shot_folder``) and the sidecar's (``locate``)."""
+    assert isinstance(manager, ShotFolders)
+    folder = run(manager, "/a/seq")
+    with manager.session() as session:
+        assert isinstance(session, ShotFolders)
+        assert session.shot_folder("/a/seq") == folder
+        assert session.locate_shots("/a/seq") == folder
+        session.sequences.create("/a/draft", STEPS, LANES)
+        draft = session.shot_folder(_as("/a/draft"))  # where its shots will be, not made yet
+        assert draft.parent == manager.config.sequences_folder
+        assert not draft.exists()
+        assert session.locate_shots("/a/draft") is None
+        with pytest.raises(PathNotFoundError):
+            session.shot_folder("/nowhere")
+        with pytest.raises(PathIsNotSequenceError):
+            session.shot_folder("/a")
+    assert manager.shot_folder("/a/seq") == folder == manager.locate_shots("/a/seq")
+    sql = SQLiteConfig(tmp_path / "other.sqlite").create_storage_manager(serializer)
+    with sql.session() as sql_session:  # shots in tables: no folders to read
+        assert not isinstance(sql, ShotFolders)
+        assert not isinstance(sql_session, ShotFolders)
+    sql.close()
 
 
 def test_lookup_follows_create_rename_move_delete_and_recreate(

@@ -19,17 +19,18 @@ import polars as pl
 import pytest
 
 from shotbook.registry import Serializer
-from shotbook.session import ShotExistsError, ShotSchemaError
-from shotbook.session._config import DuckDBConfig
-from shotbook.session._errors import (
+from shotbook.session import (
+    DuckDBConfig,
     InvalidStateTransitionError,
+    RunOwner,
+    ShotExistsError,
+    ShotSchemaError,
+    SQLiteConfig,
+    State,
     StorageError,
     StoreLockedError,
     StoreVersionError,
 )
-from shotbook.session._interfaces import RunOwner
-from shotbook.session._sqlite_config import SQLiteConfig
-from shotbook.session._states import State
 from shotbook.types import ParameterNamespace
 
 from .test_sql_stores import postgresql_config
@@ -351,7 +352,7 @@ def test_concurrent_edits_in_threads_resolve_cleanly(manager: Any, steps: Any, l
 
 
 def test_postgresql_unreachable_is_a_clear_error(serializer: Serializer) -> None:
-    from shotbook.session._postgresql_config import PostgreSQLConfig
+    from shotbook.session import PostgreSQLConfig
 
     config = PostgreSQLConfig("nobody", host="127.0.0.1", port=1, lock_timeout=1)
     manager = config.create_storage_manager(serializer)

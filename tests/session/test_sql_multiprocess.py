@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 
 from shotbook.registry import Serializer, default_registry
-from shotbook.session._sqlite_config import SQLiteConfig
-from shotbook.session._states import State
+from shotbook.session import SQLiteConfig, State
 from shotbook.types import ExecuteShot, StepsConfiguration, TimeLanes
 
 from .test_sql_stores import postgresql_config
@@ -35,17 +34,16 @@ from pathlib import Path
 from datetime import UTC, datetime
 import numpy as np
 from shotbook.registry import Serializer, default_registry
-from shotbook.session._interfaces import RunOwner
-from shotbook.session._errors import InvalidStateTransitionError
+from shotbook.session import InvalidStateTransitionError, RunOwner
 from shotbook.types import ExecuteShot, ParameterNamespace, StepsConfiguration, TimeLanes
 
 role, backend, options, shots = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
 flag = Path(sys.argv[5])  # the editor creates it once it has read the sequence mid-run
 if backend == "sqlite":
-    from shotbook.session._sqlite_config import SQLiteConfig
+    from shotbook.session import SQLiteConfig
     config = SQLiteConfig(options["path"], lock_timeout=30)
 else:
-    from shotbook.session._postgresql_config import PostgreSQLConfig
+    from shotbook.session import PostgreSQLConfig
     config = PostgreSQLConfig(**{**options, "lock_timeout": 30})
 manager = config.create_storage_manager(Serializer(default_registry()))
 longest = 0.0

@@ -70,7 +70,7 @@ test_database.__test__ = False  # type: ignore[attr-defined]  # a helper, not a 
 
 def postgresql_config(**options: Any) -> Any:
     """The configuration of a new, empty PostgreSQL store (a fresh schema)."""
-    from shotbook.session._postgresql_config import PostgreSQLConfig
+    from shotbook.session import PostgreSQLConfig
 
     schema = f"store_{next(_schemas)}_{secrets.token_hex(3)}"
     return PostgreSQLConfig(
@@ -87,6 +87,6 @@ def postgresql(tmp: Path) -> Iterator[Any]:
 @contextmanager
 def sqlite(tmp: Path) -> Iterator[Any]:
     """A new SQLite store for one test."""
-    from shotbook.session._sqlite_config import SQLiteConfig
+    from shotbook.session import SQLiteConfig
 
     yield SQLiteConfig(tmp / "store.sqlite")

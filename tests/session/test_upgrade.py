@@ -10,10 +10,7 @@ import duckdb
 import pytest
 
 from shotbook.registry import Serializer
-from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb._manager import DuckDBStorageManager
-from shotbook.session._errors import StoreVersionError
-from shotbook.session._states import State
+from shotbook.session import DuckDBConfig, DuckDBStorageManager, State, StoreVersionError
 from shotbook.types import (
     AnalogTimeLane,
     DigitalTimeLane,

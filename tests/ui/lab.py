@@ -8,7 +8,7 @@ from typing import Any
 from shotbook.control import LocalExperimentManager
 from shotbook.device.sim import register_sim_types, simulated_lab
 from shotbook.registry import Serializer, default_registry
-from shotbook.session._config import DuckDBConfig
+from shotbook.session import DuckDBConfig
 from shotbook.types import (
     AnalogTimeLane,
     CameraTimeLane,

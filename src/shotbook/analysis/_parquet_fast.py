@@ -7,9 +7,10 @@ filters pushed into it, and arrays read straight into ``pl.Array``), and takes t
 kinds and units from the folder's manifest instead of from a stored shot.
 
 The folder of a sequence is found without the catalog when the storage manager can vouch for
-it (``locate_shots(path)``, see :func:`locate_folders`): opening the DuckDB catalog costs more
-than reading a few thousand shots. Otherwise, inside a session, through the default
-backend's session (``parquet_part``). Any other backend goes through
+it (``locate_shots(path)`` of :class:`~shotbook.session.ShotFolders`, see
+:func:`locate_folders`): opening the DuckDB catalog costs more than reading a few thousand
+shots. Otherwise, inside a session, through the session's ``shot_folder(path)``
+(``parquet_part``). A backend that is not ``ShotFolders`` goes through
 ``sequences.scan(path)``.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import builtins
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -46,14 +47,14 @@ def folder_part(folder: Path) -> Part:
 def parquet_part(session: ExperimentSession, path: PureSequencePath) -> Part | None:
     """The lazy frame and columns of ``path`` read straight from its Parquet files.
 
-    ``None`` when the session is not the default backend's (then use the generic way).
+    ``None`` when the session does not keep shots as folders (:class:`ShotFolders`; then use
+    the generic way).
     """
-    folder_of = getattr(session.sequences, "_folder_of", None)
-    store_of = getattr(getattr(session, "_manager", None), "_shot_store", None)
-    if not (callable(folder_of) and callable(store_of)):
+    from shotbook.session import ShotFolders
+
+    if not isinstance(session, ShotFolders):
         return None
-    _, uuid = folder_of(path)
-    return folder_part(Path(store_of(uuid).folder))
+    return folder_part(session.shot_folder(path))
 
 
 def locate_folders(
@@ -61,21 +62,23 @@ def locate_folders(
 ) -> builtins.list[tuple[str, Path]] | None:
     """The shot folders of a selection that names sequences exactly, found without the catalog.
 
-    Uses the manager's ``locate_shots(path) -> Path | None`` (the default backend's sidecar
-    index). ``None`` (open a session instead) when the manager has no such method, when the
+    Uses the manager's ``locate_shots(path) -> Path | None`` (:class:`ShotFolders`, the
+    default backend's sidecar index). ``None`` (open a session instead) when the manager is
+    not ``ShotFolders``, when the
     selection holds a pattern or a non-path item, or when any path is not vouched for (a
     folder, a draft without shots, an unknown path, an older store): then the session
     reports what is wrong, as it always did.
     """
-    locate: Any = getattr(storage_manager, "locate_shots", None)
-    if what is None or not callable(locate):
+    from shotbook.session import ShotFolders
+
+    if what is None or not isinstance(storage_manager, ShotFolders):
         return None
     paths = exact_paths(what)
     if paths is None:
         return None
     folders = []
     for path in paths:
-        folder = locate(path)
+        folder = storage_manager.locate_shots(path)
         if folder is None:
             return None
         folders.append((str(path), Path(folder)))

@@ -103,12 +103,12 @@ def _single(value: float) -> Instruction:
 def _ramp(node: LinearRamp, scale: float, offset: float) -> Instruction:
     """``node`` mapped by ``value * scale + offset`` (still a ramp)."""
     start, stop = node.start * scale + offset, node.stop * scale + offset
-    if node._dtype.kind != "f":  # not a plain float ramp: let the constructor check it
-        return LinearRamp(start, stop, node.span, node.first, node._length)
+    if node.dtype.kind != "f":  # not a plain float ramp: let the constructor check it
+        return LinearRamp(start, stop, node.span, node.first, node.length)
     start_array = _read_only(np.array(start))
     return _new_ramp(
         start_array, _read_only(np.array(stop, dtype=start_array.dtype)), node.span, node.first,
-        node._length,
+        node.length,
     )  # fmt: skip
 
 
@@ -168,7 +168,7 @@ def piecewise(instruction: Instruction, xs: np.ndarray, ys: np.ndarray) -> Instr
         return min(max(segment, 0), len(x_list) - 2)
 
     def leaf(node: Instruction) -> Instruction:
-        if type(node) is Pattern and node._length == 1:
+        if type(node) is Pattern and node.length == 1:
             value = float(node.values[0])
             segment = segment_of(value)
             return _single(y_list[segment] + slope_of(segment) * (value - x_list[segment]))

@@ -315,7 +315,7 @@ class SequenceRunner:
         snapshot = self.snapshot
         with contextlib.ExitStack() as devices_stack:
             # compiling the first shots overlaps with opening the devices
-            ahead = devices_stack.enter_context(_CompileAhead(self))
+            ahead = devices_stack.enter_context(_CompileAhead(self, self._record_fault))
             ahead.fill()
             self._doing("open the devices")
             try:
@@ -490,8 +490,13 @@ class _CompileAhead:
     state between threads. Shots come out strictly in order.
     """
 
-    def __init__(self, runner: SequenceRunner) -> None:
+    def __init__(
+        self,
+        runner: SequenceRunner,
+        record_fault: Callable[[BaseException, int | None, ShotParameters | None], None],
+    ) -> None:
         self._runner = runner
+        self._record_fault = record_fault  # the runner's: the first fault ends the run
         snapshot = runner.snapshot
         self._size = runner.configuration.compile_ahead
         self._local = threading.local()
@@ -545,13 +550,13 @@ class _CompileAhead:
         if not self._window:
             fault = self._walk_fault
             if fault is not None:
-                self._runner._record_fault(fault.error, fault.shot_index, fault.parameters)
+                self._record_fault(fault.error, fault.shot_index, fault.parameters)
             return None
         index, parameters, future = self._window.popleft()
         try:
             return index, parameters, future.result()
         except Exception as error:
-            self._runner._record_fault(error, index, parameters)
+            self._record_fault(error, index, parameters)
             return None
 
     def __enter__(self) -> _CompileAhead:

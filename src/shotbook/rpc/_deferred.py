@@ -60,8 +60,11 @@ class Deferred:
             sink(outcome)
         return True
 
-    def _bind(self, sink: Callable[[_Outcome], None]) -> None:
-        """Called by the server once: where the reply goes."""
+    def bind(self, sink: Callable[[_Outcome], None]) -> None:
+        """Where the reply goes: called once, by the server that received the call.
+
+        A served function never calls it; it returns the ``Deferred`` and completes it.
+        """
         with self._lock:
             if self._sink is not None:
                 raise RuntimeError("a Deferred answers one call only; return a new one each time")

@@ -670,7 +670,7 @@ class RPCServer:
                 state.inflight -= 1
             self._send(identity, frames)
 
-        outcome._bind(sink)
+        outcome.bind(sink)
 
     def _run_in_pool(
         self,

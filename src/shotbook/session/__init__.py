@@ -14,10 +14,11 @@ analysis.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+# isort: off  (kept in groups, one comment each)
 # Where the shots and the catalog live: one configuration per backend.
-from ._config import DuckDBConfig
+from ._duckdb._config import DuckDBConfig
 
 # Errors: one hierarchy rooted at StorageError, and the shot writers' own.
 from ._errors import (
@@ -38,6 +39,7 @@ from ._errors import (
 )
 
 # The storage interfaces every backend implements, and what they hand out.
+# What a store that keeps shots as Parquet folders also answers (the default backend).
 from ._interfaces import (
     ExperimentSession,
     PathHierarchy,
@@ -45,13 +47,29 @@ from ._interfaces import (
     RunOwner,
     SequenceCollection,
     SequenceStats,
+    ShotFolders,
     ShotWriter,
     StorageManager,
 )
-from ._postgresql_config import PostgreSQLConfig
 from ._sequence import Sequence, Shot
-from ._sqlite_config import SQLiteConfig
+from ._sql._postgresql_config import PostgreSQLConfig
+from ._sql._sqlite_config import SQLiteConfig
 from ._states import State
+
+# isort: on
+
+if TYPE_CHECKING:  # the names of _LAZY, typed for mypy and editors
+    from ._columns._codec import ColumnInfo, decode_array_columns
+    from ._copy import CopyProgress, CopySummary, CopyVerificationError, copy_store
+    from ._duckdb._manager import DuckDBStorageManager
+    from ._parquet._read import (
+        LiveFile,
+        ShotFolderSnapshot,
+        collect_shot_folder,
+        scan_shot_folder,
+        snapshot_shot_folder,
+    )
+    from ._parquet._store import ParquetShotStore
 
 # Imported on first use (each backend loads its database driver only when needed).
 _LAZY = {
@@ -109,6 +127,7 @@ __all__ = [
     "Shot",
     "ShotExistsError",
     "ShotFolderSnapshot",
+    "ShotFolders",
     "ShotNotFoundError",
     "ShotSchemaError",
     "ShotStoreError",

@@ -6,7 +6,7 @@ interfaces. Sessions hold no lock between calls: each call is its own short
 transaction, so a ``with manager.session()`` block may stay open for hours.
 
 >>> from shotbook.registry import Serializer, default_registry
->>> from shotbook.session._config import DuckDBConfig
+>>> from shotbook.session import DuckDBConfig
 >>> manager = DuckDBConfig("shotbook-data").create_storage_manager(    # doctest: +SKIP
 ...     Serializer(default_registry()))
 >>> with manager.session() as session:                                 # doctest: +SKIP
@@ -25,7 +25,9 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self, runtime_checkable
 
 from shotbook.types._paths import PureSequencePath
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
     from shotbook.types import ParameterNamespace, StepsConfiguration, TimeLanes
 
+    from ._columns._codec import DisplayUnit
     from ._sequence import Sequence, Shot
 
 PathLike = PureSequencePath | str
@@ -117,18 +120,28 @@ class ShotWriter(Protocol):
         start: datetime,
         end: datetime,
         *,
-        units: Mapping[str, Any] | None = None,
+        units: Mapping[str, DisplayUnit | None] | None = None,
     ) -> None:
-        """Store shot ``index`` (parameters may be a ``ShotParameters``, which has units)."""
+        """Store shot ``index`` (parameters may be a ``ShotParameters``, which has units).
+
+        ``data`` maps ``device.label`` to floats, ints, bools or numpy arrays (hence its
+        ``Any`` values); ``units`` gives a parameter's display unit (``shotbook.types.Unit``).
+        """
         ...
 
     def close(self) -> None:
         """Finish background work (compaction); idempotent."""
         ...
 
-    def __enter__(self) -> ShotWriter: ...
+    def __enter__(self) -> Self: ...
 
-    def __exit__(self, *exc_info: object) -> None: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> None: ...
 
 
 class PathHierarchy(Protocol):
@@ -358,6 +371,38 @@ class StorageManager(Protocol):
         ...
 
 
+@runtime_checkable
+class ShotFolders(Protocol):
+    """A store (or a session on it) that keeps each sequence's shots as a Parquet folder.
+
+    The default backend's manager and sessions are ``ShotFolders``; fast readers such as
+    ``shotbook.analysis`` check ``isinstance(x, ShotFolders)`` and read the folder with
+    :func:`~shotbook.session.scan_shot_folder` instead of going through the session's frames.
+    Other backends (SQL) keep shots in tables and are not ``ShotFolders``.
+
+    >>> from shotbook.session import DuckDBStorageManager, ShotFolders
+    >>> manager = DuckDBStorageManager(serializer, DuckDBConfig("data"))  # doctest: +SKIP
+    >>> isinstance(manager, ShotFolders)                                  # doctest: +SKIP
+    True
+    """
+
+    def shot_folder(self, path: PathLike) -> Path:
+        """The folder of the shots of the sequence at ``path``, read in the catalog.
+
+        It exists once the run started (it may be missing for a DRAFT). Raises
+        :class:`PathNotFoundError` / :class:`PathIsNotSequenceError` when no sequence is there.
+        """
+        ...
+
+    def locate_shots(self, path: PathLike) -> Path | None:
+        """The shot folder of the sequence at ``path``, found without opening the catalog.
+
+        ``None`` when the store cannot vouch for it now (then ask :meth:`shot_folder` in a
+        session); the answer is never a wrong folder.
+        """
+        ...
+
+
 __all__ = [
     "ExperimentSession",
     "PathHierarchy",
@@ -366,6 +411,7 @@ __all__ = [
     "RunningSequence",
     "SequenceCollection",
     "SequenceStats",
+    "ShotFolders",
     "ShotWriter",
     "StorageManager",
 ]

@@ -422,7 +422,7 @@ def _lookup_pint(name: str) -> UnitAtom | None:
             "shotbook supports only dB and dBm among such units"
         )
     exponents = [Fraction(0)] * 7
-    for base, power in dict(one._units).items():
+    for base, power in one.unit_items():
         index = _PINT_BASES.get(base)
         if index is None:
             raise UnsupportedUnit(f"unit {name!r} is not made of SI units (it uses {base!r})")
@@ -665,7 +665,7 @@ def unit_from_pint(units: Any) -> Unit:
     if float(zero.magnitude) != 0.0:
         raise UnitError(f"unit {symbol!r} is not proportional (offset or logarithmic)", symbol)
     exponents = [Fraction(0)] * 7
-    for base, power in dict(one._units).items():
+    for base, power in one.unit_items():
         index = _PINT_BASES.get(base)
         if index is None:
             raise UnitError(f"unit {symbol!r} is not made of SI units (it uses {base!r})", symbol)

@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from shotbook.registry import Serializer, default_registry
-from shotbook.session._config import DuckDBConfig
-from shotbook.session._duckdb._manager import DuckDBStorageManager
+from shotbook.session import DuckDBConfig, DuckDBStorageManager
 from shotbook.session._parquet import _locator as _shot_locator
 
 

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from shotbook.session._parquet._store import ParquetShotStore
+from shotbook.session import ParquetShotStore
 
 
 def acknowledged(log: Path) -> set[int]:

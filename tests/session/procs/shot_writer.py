@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from shotbook.session import ParquetShotStore
 from shotbook.session._parquet import _journal as _shot_journal
 from shotbook.session._parquet import _writer as _parquet_writer
-from shotbook.session._parquet._store import ParquetShotStore
 
 
 def expected_shot(index: int) -> tuple[dict[str, Any], dict[str, Any]]:

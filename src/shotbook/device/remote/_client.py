@@ -487,6 +487,12 @@ class RemoteDevice:
             f"(remote: {', '.join(sorted(self.remote_methods))})"
         )
 
+    @property
+    def call_timeout(self) -> float:
+        """Seconds a call without its own ``timeout`` waits: the connection's time-out plus
+        the one last given to ``update_parameters`` (a slow device's own wait)."""
+        return self.timeout + self._device_timeout
+
     def _call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         codec = self.connection.codec
         extra = kwargs.get("timeout")
@@ -500,7 +506,7 @@ class RemoteDevice:
         elif given:
             wait = self.timeout + given
         else:
-            wait = self.timeout + self._device_timeout
+            wait = self.call_timeout
         result = self.connection.call(
             "device.call",
             self.name,
@@ -535,7 +541,7 @@ class _RemoteIterator(Iterator[Any]):
             return connection.call(
                 method,
                 *args,
-                timeout=self._device.timeout + self._device._device_timeout,
+                timeout=self._device.call_timeout,
                 device=self._device.name,
                 what=what,
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shotbook.types._paths import PureSequencePath, as_path
 
@@ -19,13 +19,7 @@ from .._errors import (
 )
 from .._interfaces import PathLike
 from .._states import State
-
-if TYPE_CHECKING:
-    from ._session import CatalogSession
-
-    pass
-
-from ._protocols import CatalogTransaction, utc_now
+from ._protocols import CatalogAccess, CatalogTransaction, utc_now
 
 ACTIVE_STATES = (State.PREPARING.value, State.RUNNING.value)
 
@@ -116,7 +110,7 @@ def sequence_row(
 class CatalogPathHierarchy:
     """The folder tree, stored in the ``paths`` table."""
 
-    def __init__(self, session: CatalogSession) -> None:
+    def __init__(self, session: CatalogAccess) -> None:
         self._session = session
 
     def exists(self, path: PathLike) -> bool:
@@ -124,7 +118,7 @@ class CatalogPathHierarchy:
         path = as_path(path)
         if path.is_root():
             return True
-        return self._session._read(lambda tx: path_kind(tx, path) is not None)
+        return self._session.read(lambda tx: path_kind(tx, path) is not None)
 
     def create(self, path: PathLike) -> list[PureSequencePath]:
         """Create the folder ``path`` and its missing parents; return those created, top first.
@@ -133,14 +127,14 @@ class CatalogPathHierarchy:
         [PureSequencePath('/calibrations'), PureSequencePath('/calibrations/mot')]
         """
         path = as_path(path)
-        return self._session._write(lambda tx: create_folders(tx, path, utc_now()))
+        return self._session.write(lambda tx: create_folders(tx, path, utc_now()))
 
     def delete(self, path: PathLike, delete_sequences: bool = False) -> None:
         """Delete a folder and everything under it, or a sequence, with their shots."""
         path = as_path(path)
         if path.is_root():
             raise StorageError(path, "the root folder cannot be deleted; delete its children")
-        self._session._write(lambda tx: self._delete(tx, path, delete_sequences))
+        self._session.write(lambda tx: self._delete(tx, path, delete_sequences))
 
     def _delete(
         self, tx: CatalogTransaction, path: PureSequencePath, delete_sequences: bool
@@ -172,7 +166,7 @@ class CatalogPathHierarchy:
             )
         uuids = [row[1] for row in sequences]
         tx.touch(uuids)
-        self._session._shots.delete(tx, uuids)
+        self._session.shots.delete(tx, uuids)
         tx.execute(f"DELETE FROM sequences WHERE {condition}", arguments)
         tx.execute(f"DELETE FROM paths WHERE {condition}", arguments)
 
@@ -186,7 +180,7 @@ class CatalogPathHierarchy:
                 row[0] for row in tx.all("SELECT path FROM paths WHERE parent = ?", [str(path)])
             ]
 
-        return {stored_path(text) for text in self._session._read(action)}
+        return {stored_path(text) for text in self._session.read(action)}
 
     def creation_date(self, path: PathLike) -> datetime:
         """When ``path`` was created (UTC); for the root, when the store was created."""
@@ -201,7 +195,7 @@ class CatalogPathHierarchy:
                 raise PathNotFoundError(path, "no folder or sequence at this path")
             return tx.catalog.from_db_time(row[0])
 
-        return self._session._read(action)
+        return self._session.read(action)
 
     def move(self, source: PathLike, destination: PathLike) -> None:
         """Rename or move a folder (with its content) or a sequence, with their shots."""
@@ -211,7 +205,7 @@ class CatalogPathHierarchy:
             raise StorageError(source, "the root folder cannot be moved")
         if destination.is_relative_to(source):
             raise StorageError(source, f"cannot move a folder into itself (to {destination})")
-        self._session._write(lambda tx: self._move(tx, source, destination))
+        self._session.write(lambda tx: self._move(tx, source, destination))
 
     @staticmethod
     def _move(
@@ -246,7 +240,7 @@ class CatalogPathHierarchy:
 
     def all_paths(self) -> set[PureSequencePath]:
         """Every folder and sequence of the store (the root excluded)."""
-        rows = self._session._read(lambda tx: tx.all("SELECT path FROM paths"))
+        rows = self._session.read(lambda tx: tx.all("SELECT path FROM paths"))
         return {stored_path(row[0]) for row in rows}
 
     def set_creation_date(self, path: PathLike, created: datetime) -> None:
@@ -261,7 +255,7 @@ class CatalogPathHierarchy:
                 "UPDATE sequences SET created = ? WHERE path = ?", [tx.time(created), str(path)]
             )
 
-        self._session._write(action)
+        self._session.write(action)
 
 
 __all__ = [

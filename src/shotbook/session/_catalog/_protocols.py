@@ -1,4 +1,6 @@
-"""The small interfaces a catalog session is built on: transactions, catalogs, shot storage."""
+"""The small interfaces a catalog session is built on: transactions, catalogs, shot storage,
+and :class:`CatalogAccess`, the one door through which a session's parts (its paths,
+sequences and device configurations) reach the session's catalog, shots and serializer."""
 
 from __future__ import annotations
 
@@ -6,16 +8,18 @@ from collections.abc import Callable, Iterable
 from collections.abc import Sequence as PySequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, SupportsInt, TypeVar
 
 from shotbook.types._paths import PureSequencePath
 
-from .._interfaces import ShotWriter
+from .._interfaces import ShotWriter, StorageManager
 from .._sequence import ShotContent
 from .._states import State
 
 if TYPE_CHECKING:
     import polars
+
+    from shotbook.registry import SerializerProtocol
 
 
 T = TypeVar("T")
@@ -85,7 +89,7 @@ class ShotStorage(Protocol):
     stats_count: str
     """The SQL expression of the shot-count column of a ``sequences`` row in stats queries."""
 
-    def shot_count(self, state: State, uuid: str, stored: Any) -> int:
+    def shot_count(self, state: State, uuid: str, stored: SupportsInt | None) -> int:
         """The number of shots of a sequence that is not a DRAFT (``stored``: the column)."""
         ...
 
@@ -126,4 +130,48 @@ class ShotStorage(Protocol):
         ...
 
 
-__all__ = ["Catalog", "CatalogTransaction", "ShotStorage", "TimeAdapter", "utc_now"]
+class SerializingManager(StorageManager, Protocol):
+    """A storage manager with the serializer its sessions store objects with."""
+
+    @property
+    def serializer(self) -> SerializerProtocol:
+        """Encodes and decodes the stored objects (configurations, parameters)."""
+        ...
+
+
+class CatalogAccess(Protocol):
+    """What the parts of a catalog session use of it (``_session.SessionCatalog`` gives it)."""
+
+    @property
+    def storage_manager(self) -> StorageManager:
+        """The manager whose session this is (what a :class:`Sequence` is bound to)."""
+        ...
+
+    @property
+    def serializer(self) -> SerializerProtocol:
+        """The manager's serializer."""
+        ...
+
+    @property
+    def shots(self) -> ShotStorage:
+        """Where the backend keeps the shots."""
+        ...
+
+    def read(self, action: Callable[[CatalogTransaction], T]) -> T:
+        """Run ``action`` in a read transaction (joining a held one of this thread)."""
+        ...
+
+    def write(self, action: Callable[[CatalogTransaction], T]) -> T:
+        """Run ``action`` in a write transaction (joining a held one of this thread)."""
+        ...
+
+
+__all__ = [
+    "Catalog",
+    "CatalogAccess",
+    "CatalogTransaction",
+    "SerializingManager",
+    "ShotStorage",
+    "TimeAdapter",
+    "utc_now",
+]

@@ -17,7 +17,14 @@ from .._errors import (
     ShotNotFoundError,
     StorageError,
 )
-from .._interfaces import PathLike, RunningSequence, RunOwner, SequenceStats, ShotWriter
+from .._interfaces import (
+    PathLike,
+    RunningSequence,
+    RunOwner,
+    SequenceStats,
+    ShotWriter,
+    StorageManager,
+)
 from .._sequence import Sequence, Shot, ShotContent
 from .._states import State, check_transition
 
@@ -26,7 +33,6 @@ if TYPE_CHECKING:
 
     from shotbook.types import ParameterNamespace, StepsConfiguration, TimeLanes
 
-    from ._session import CatalogSession
 
 from ._paths import (
     ACTIVE_STATES,
@@ -37,7 +43,7 @@ from ._paths import (
     stored_path,
     subtree_condition,
 )
-from ._protocols import CatalogTransaction, TimeAdapter, utc_now
+from ._protocols import CatalogAccess, CatalogTransaction, TimeAdapter, utc_now
 
 RECORD_COLUMNS = (
     "created, started, stopped, owner_host, owner_pid, owner_user, heartbeat, ran_by, host, "
@@ -48,18 +54,18 @@ RECORD_COLUMNS = (
 class CatalogSequenceCollection:
     """The sequences, in the ``sequences`` table; their shots where the shot storage keeps them."""
 
-    def __init__(self, session: CatalogSession) -> None:
+    def __init__(self, session: CatalogAccess) -> None:
         self._session = session
 
     @property
-    def _manager(self) -> Any:
-        return self._session._manager
+    def _manager(self) -> StorageManager:
+        return self._session.storage_manager
 
-    def _dumps(self, value: Any) -> str:
-        return self._manager.serializer.dumps(value)
+    def _dumps(self, value: object) -> str:
+        return self._session.serializer.dumps(value)
 
     def _loads(self, text: str) -> Any:
-        return self._manager.serializer.loads(text)
+        return self._session.serializer.loads(text)
 
     # --- content ---------------------------------------------------------------------------
 
@@ -73,7 +79,7 @@ class CatalogSequenceCollection:
                 raise PathNotFoundError(path, "no folder or sequence at this path")
             return kind == "sequence"
 
-        return self._session._read(action)
+        return self._session.read(action)
 
     def create(
         self, path: PathLike, iteration: StepsConfiguration, time_lanes: TimeLanes
@@ -105,12 +111,12 @@ class CatalogSequenceCollection:
                 ],
             )
 
-        self._session._write(action)
+        self._session.write(action)
         return Sequence(path, self._manager)
 
     def _get_column(self, path: PathLike, column: str) -> Any:
         path = as_path(path)
-        _, _, (value,) = self._session._read(lambda tx: sequence_row(tx, path, column))
+        _, _, (value,) = self._session.read(lambda tx: sequence_row(tx, path, column))
         return value
 
     def _set_if_draft(self, path: PathLike, column: str, value: Any, what: str) -> None:
@@ -127,11 +133,12 @@ class CatalogSequenceCollection:
                 )
             tx.execute(f"UPDATE sequences SET {column} = ? WHERE path = ?", [text, str(path)])
 
-        self._session._write(action)
+        self._session.write(action)
 
     def get_iteration(self, path: PathLike) -> StepsConfiguration:
         """The scan of the sequence."""
-        return self._loads(self._get_column(path, "iteration"))
+        iteration: StepsConfiguration = self._loads(self._get_column(path, "iteration"))
+        return iteration
 
     def set_iteration(self, path: PathLike, iteration: StepsConfiguration) -> None:
         """Replace the scan (DRAFT only)."""
@@ -139,7 +146,8 @@ class CatalogSequenceCollection:
 
     def get_time_lanes(self, path: PathLike) -> TimeLanes:
         """The time lanes of the sequence."""
-        return self._loads(self._get_column(path, "time_lanes"))
+        time_lanes: TimeLanes = self._loads(self._get_column(path, "time_lanes"))
+        return time_lanes
 
     def set_time_lanes(self, path: PathLike, time_lanes: TimeLanes) -> None:
         """Replace the time lanes (DRAFT only)."""
@@ -159,7 +167,7 @@ class CatalogSequenceCollection:
             sequence_row(tx, path)
             tx.execute("UPDATE sequences SET notes = ? WHERE path = ?", [notes, str(path)])
 
-        self._session._write(action)
+        self._session.write(action)
 
     def get_traceback(self, path: PathLike) -> str | None:
         """The traceback stored when the sequence crashed, else ``None``."""
@@ -204,14 +212,14 @@ class CatalogSequenceCollection:
                 ],
             )
 
-        self._session._write(action)
+        self._session.write(action)
         return Sequence(destination, self._manager)
 
     # --- stats -------------------------------------------------------------------------------
 
     def _stats_query(self) -> str:
         return (
-            f"SELECT path, uuid, state, expected_shots, {self._session._shots.stats_count}, "
+            f"SELECT path, uuid, state, expected_shots, {self._session.shots.stats_count}, "
             f"{RECORD_COLUMNS} FROM sequences"
         )
 
@@ -219,7 +227,7 @@ class CatalogSequenceCollection:
         self, time: Callable[[Any], datetime], rows: Iterable[tuple[Any, ...]]
     ) -> builtins.list[SequenceStats]:
         """Stats from rows of :meth:`_stats_query` (after the transaction: shots may be counted)."""
-        shot_count = self._session._shots.shot_count
+        shot_count = self._session.shots.shot_count
         out = []
         for (
             text, uuid, state_text, expected, count, created, started, stopped,
@@ -252,7 +260,7 @@ class CatalogSequenceCollection:
     def get_state(self, path: PathLike) -> State:
         """The state of the sequence."""
         path = as_path(path)
-        return self._session._read(lambda tx: sequence_row(tx, path))[1]
+        return self._session.read(lambda tx: sequence_row(tx, path))[1]
 
     def get_stats(self, path: PathLike) -> SequenceStats:
         """State, shot counts, times and run information of one sequence."""
@@ -262,7 +270,7 @@ class CatalogSequenceCollection:
             sequence_row(tx, path)
             return tx.catalog, tx.all(f"{self._stats_query()} WHERE path = ?", [str(path)])
 
-        catalog, rows = self._session._read(action)
+        catalog, rows = self._session.read(action)
         return self._stats_from_rows(catalog.from_db_time, rows)[0]
 
     def list(
@@ -288,7 +296,7 @@ class CatalogSequenceCollection:
                 arguments.extend(wanted)
             return tx.catalog, tx.all(f"{self._stats_query()} WHERE {condition}", arguments)
 
-        catalog, rows = self._session._read(action)
+        catalog, rows = self._session.read(action)
         stats = self._stats_from_rows(catalog.from_db_time, rows)
         stats.sort(key=lambda s: s.path.parts)
         return stats
@@ -358,7 +366,7 @@ class CatalogSequenceCollection:
                 ],
             )
 
-        self._session._write(action)
+        self._session.write(action)
 
     def start(self, path: PathLike) -> ShotWriter:
         """PREPARING → RUNNING; return the writer of the shots (it never reads the catalog)."""
@@ -371,12 +379,12 @@ class CatalogSequenceCollection:
                 "UPDATE sequences SET state = ?, heartbeat = ? WHERE path = ?",
                 [State.RUNNING.value, tx.time(utc_now()), str(path)],
             )
-            self._session._shots.before_start(tx, uuid)
+            self._session.shots.before_start(tx, uuid)
             tx.touch([uuid])
             return uuid
 
-        uuid = self._session._write(action)
-        return self._session._shots.writer(uuid, path)
+        uuid = self._session.write(action)
+        return self._session.shots.writer(uuid, path)
 
     def _end(self, path: PathLike, state: State, traceback: str | None = None) -> None:
         path = as_path(path)
@@ -384,14 +392,14 @@ class CatalogSequenceCollection:
         def action(tx: CatalogTransaction) -> None:
             uuid, current, _ = sequence_row(tx, path)
             check_transition(path, current, state)
-            count = self._session._shots.count_in(tx, uuid)
+            count = self._session.shots.count_in(tx, uuid)
             tx.execute(
                 "UPDATE sequences SET state = ?, stopped = ?, number_of_shots = ?, "
                 "traceback = ? WHERE path = ?",
                 [state.value, tx.time(utc_now()), count, traceback, str(path)],
             )
 
-        self._session._write(action)
+        self._session.write(action)
 
     def finish(self, path: PathLike) -> None:
         """RUNNING → FINISHED; records the number of shots (close the shot writer first)."""
@@ -422,7 +430,7 @@ class CatalogSequenceCollection:
             check_transition(path, state, State.DRAFT)
             new_uuid = str(uuid_module.uuid4())
             tx.touch([uuid, new_uuid])
-            self._session._shots.delete(tx, [uuid])
+            self._session.shots.delete(tx, [uuid])
             tx.execute(
                 "UPDATE sequences SET uuid = ?, state = ?, global_parameters = NULL, "
                 "device_configurations = NULL, owner_host = NULL, owner_pid = NULL, "
@@ -433,7 +441,7 @@ class CatalogSequenceCollection:
                 [new_uuid, State.DRAFT.value, str(path)],
             )
 
-        self._session._write(action)
+        self._session.write(action)
 
     def heartbeat(self, path: PathLike) -> datetime:
         """Record that the owner of the run is alive; returns the time stored (UTC)."""
@@ -449,7 +457,7 @@ class CatalogSequenceCollection:
             tx.execute("UPDATE sequences SET heartbeat = ? WHERE path = ?", [stored, str(path)])
             return tx.catalog.from_db_time(stored)
 
-        return self._session._write(action)
+        return self._session.write(action)
 
     def running_sequences(self) -> builtins.list[RunningSequence]:
         """Sequences in PREPARING or RUNNING with their owner and last heartbeat, by path.
@@ -474,7 +482,7 @@ class CatalogSequenceCollection:
                 for text, host, pid, user, beat in rows
             ]
 
-        running = self._session._read(action)
+        running = self._session.read(action)
         running.sort(key=lambda r: r.path.parts)
         return running
 
@@ -482,11 +490,11 @@ class CatalogSequenceCollection:
 
     def _id_of(self, path: PureSequencePath) -> tuple[State, str]:
         """The state and uuid of the sequence at ``path`` (its shots are keyed by the uuid)."""
-        uuid, state, _ = self._session._read(lambda tx: sequence_row(tx, path))
+        uuid, state, _ = self._session.read(lambda tx: sequence_row(tx, path))
         return state, uuid
 
     def _loader(self, path: PureSequencePath, uuid: str) -> Callable[[int], ShotContent]:
-        read_shot = self._session._shots.loader(uuid)
+        read_shot = self._session.shots.loader(uuid)
 
         def load(index: int) -> ShotContent:
             record = read_shot(index)
@@ -497,7 +505,7 @@ class CatalogSequenceCollection:
         return load
 
     def _indices(self, state: State, uuid: str) -> builtins.list[int]:
-        return [] if state is State.DRAFT else self._session._shots.indices(uuid)
+        return [] if state is State.DRAFT else self._session.shots.indices(uuid)
 
     def get_shots(self, path: PathLike) -> builtins.list[Shot]:
         """The shots of the sequence by index; their content is read on first use."""
@@ -524,7 +532,7 @@ class CatalogSequenceCollection:
     def _framed(self, path: PathLike) -> str | None:
         """The uuid of the sequence when it has a frame of shots (else ``None``)."""
         state, uuid = self._id_of(as_path(path))
-        if state is State.DRAFT or not self._session._shots.has_frame(state, uuid):
+        if state is State.DRAFT or not self._session.shots.has_frame(state, uuid):
             return None
         return uuid
 
@@ -533,14 +541,14 @@ class CatalogSequenceCollection:
         import polars
 
         uuid = self._framed(path)
-        return polars.LazyFrame() if uuid is None else self._session._shots.scan(uuid)
+        return polars.LazyFrame() if uuid is None else self._session.shots.scan(uuid)
 
     def read(self, path: PathLike) -> polars.DataFrame:
         """All the shots of the sequence, one row per shot."""
         import polars
 
         uuid = self._framed(path)
-        return polars.DataFrame() if uuid is None else self._session._shots.read(uuid)
+        return polars.DataFrame() if uuid is None else self._session.shots.read(uuid)
 
     def restore_record(self, path: PathLike, stats: SequenceStats) -> None:
         """Record the times and run information of ``stats`` (used when copying a store).
@@ -576,7 +584,7 @@ class CatalogSequenceCollection:
                 "UPDATE paths SET created = ? WHERE path = ?", [tx.time(stats.created), str(path)]
             )
 
-        self._session._write(action)
+        self._session.write(action)
 
 
 def _new_sequence_path(tx: CatalogTransaction, path: PureSequencePath) -> tuple[str, Any]:

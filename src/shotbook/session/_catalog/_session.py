@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shotbook.types._paths import as_path
@@ -21,34 +22,75 @@ from .._interfaces import PathLike
 from .._sequence import Sequence
 
 if TYPE_CHECKING:
+    from shotbook.registry import SerializerProtocol
     from shotbook.types import ParameterNamespace
 
+    from .._interfaces import StorageManager
+
 from ._paths import CatalogPathHierarchy, sequence_row
-from ._protocols import Catalog, CatalogTransaction, ShotStorage, utc_now
+from ._protocols import (
+    Catalog,
+    CatalogAccess,
+    CatalogTransaction,
+    SerializingManager,
+    ShotStorage,
+    utc_now,
+)
 from ._sequences import CatalogSequenceCollection
 
 T = TypeVar("T")
 
 
-class CatalogDeviceConfigurations(MutableMapping[str, Any]):
-    """The default device configurations, by device name; each access is one transaction."""
+@dataclass(frozen=True)
+class SessionCatalog:
+    """A session's :class:`CatalogAccess`: its manager, catalog and shot storage."""
 
-    def __init__(self, session: CatalogSession) -> None:
+    manager: SerializingManager
+    catalog: Catalog
+    shots: ShotStorage
+
+    @property
+    def storage_manager(self) -> StorageManager:
+        """The manager whose session this is."""
+        return self.manager
+
+    @property
+    def serializer(self) -> SerializerProtocol:
+        """The manager's serializer."""
+        return self.manager.serializer
+
+    def read(self, action: Callable[[CatalogTransaction], T]) -> T:
+        """Run ``action`` in a read transaction (joining a held one of this thread)."""
+        return self.catalog.run(action, write=False)
+
+    def write(self, action: Callable[[CatalogTransaction], T]) -> T:
+        """Run ``action`` in a write transaction (joining a held one of this thread)."""
+        return self.catalog.run(action, write=True)
+
+
+class CatalogDeviceConfigurations(MutableMapping[str, Any]):
+    """The default device configurations, by device name; each access is one transaction.
+
+    A configuration is whatever the device's extension stores (any registered type), hence
+    the ``Any`` values.
+    """
+
+    def __init__(self, session: CatalogAccess) -> None:
         self._session = session
 
     def __getitem__(self, name: str) -> Any:
-        row = self._session._read(
+        row = self._session.read(
             lambda tx: tx.one("SELECT content FROM device_configurations WHERE name = ?", [name])
         )
         if row is None:
             raise KeyError(f"no default configuration for device {name!r}")
-        return self._session._manager.serializer.loads(row[0])
+        return self._session.serializer.loads(row[0])
 
     def __setitem__(self, name: str, configuration: Any) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"a device name is a non-empty str, got {name!r}")
-        text = self._session._manager.serializer.dumps(configuration)
-        self._session._write(
+        text = self._session.serializer.dumps(configuration)
+        self._session.write(
             lambda tx: tx.execute(
                 "INSERT INTO device_configurations VALUES (?, ?, ?) ON CONFLICT (name) "
                 "DO UPDATE SET content = excluded.content, modified = excluded.modified",
@@ -62,10 +104,10 @@ class CatalogDeviceConfigurations(MutableMapping[str, Any]):
             if row is None:
                 raise KeyError(f"no default configuration for device {name!r}")
 
-        self._session._write(action)
+        self._session.write(action)
 
     def _names(self) -> builtins.list[str]:
-        rows = self._session._read(lambda tx: tx.all("SELECT name FROM device_configurations"))
+        rows = self._session.read(lambda tx: tx.all("SELECT name FROM device_configurations"))
         return sorted(row[0] for row in rows)
 
     def __iter__(self) -> Iterator[str]:
@@ -89,23 +131,22 @@ class CatalogSession:
     _sequences_type: type[CatalogSequenceCollection] = CatalogSequenceCollection
     _devices_type: type[CatalogDeviceConfigurations] = CatalogDeviceConfigurations
 
-    def __init__(self, manager: Any, catalog: Catalog, shots: ShotStorage, where: str) -> None:
+    def __init__(
+        self, manager: SerializingManager, catalog: Catalog, shots: ShotStorage, where: str
+    ) -> None:
         self._manager = manager
         self._catalog = catalog
-        self._shots = shots
         self._where = where
-        self._paths = self._paths_type(self)
-        self._sequences = self._sequences_type(self)
-        self._devices = self._devices_type(self)
-
-    def _run(self, action: Callable[[CatalogTransaction], T], write: bool) -> T:
-        return self._catalog.run(action, write=write)  # joins a transaction() block
+        self._access = SessionCatalog(manager, catalog, shots)  # joins a transaction() block
+        self._paths = self._paths_type(self._access)
+        self._sequences = self._sequences_type(self._access)
+        self._devices = self._devices_type(self._access)
 
     def _read(self, action: Callable[[CatalogTransaction], T]) -> T:
-        return self._run(action, False)
+        return self._access.read(action)
 
     def _write(self, action: Callable[[CatalogTransaction], T]) -> T:
-        return self._run(action, True)
+        return self._access.write(action)
 
     @property
     def paths(self) -> CatalogPathHierarchy:
@@ -129,7 +170,8 @@ class CatalogSession:
             from shotbook.types import ParameterNamespace
 
             return ParameterNamespace.empty()
-        return self._manager.serializer.loads(row[0])
+        parameters: ParameterNamespace = self._manager.serializer.loads(row[0])
+        return parameters
 
     def set_global_parameters(self, parameters: ParameterNamespace) -> None:
         """Replace the global parameters."""
@@ -169,4 +211,4 @@ class CatalogSession:
         return f"{type(self).__name__}({self._where!r})"
 
 
-__all__ = ["CatalogDeviceConfigurations", "CatalogSession"]
+__all__ = ["CatalogDeviceConfigurations", "CatalogSession", "SessionCatalog"]

@@ -37,6 +37,7 @@ __all__ = [
     "decode_arrow_array_column",
     "polars_dtype",
     "shot_record",
+    "to_polars",
 ]
 
 ColumnKind = Literal["parameter", "scalar", "array"]
@@ -369,6 +370,27 @@ def decode_arrow_array_column(column: pa.ChunkedArray, info: ColumnInfo) -> pa.C
     return pa.chunked_array(chunks, type=_nested_type(value_type, info.shape))
 
 
+def to_polars(
+    table: pa.Table, schema: Mapping[str, ColumnInfo], decode_arrays: bool
+) -> pl.DataFrame:
+    """A polars frame of a shot table, array columns decoded as ``pl.Array`` if asked.
+
+    Shared by the Parquet shot store and the SQL backends' reader: the image bytes are not
+    copied (see :func:`decode_arrow_array_column`).
+    """
+    import polars as pl
+
+    if decode_arrays:
+        for position, name in enumerate(table.column_names):
+            info = schema.get(name)
+            if info is not None and info.kind == "array":
+                decoded = decode_arrow_array_column(table.column(name), info)
+                table = table.set_column(position, pa.field(name, decoded.type), decoded)
+    frame = pl.from_arrow(table, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
 def _nested_type(value_type: pa.DataType, shape: tuple[int, ...]) -> pa.DataType:
     nested = value_type
     for length in reversed(shape):
@@ -411,11 +433,11 @@ def array_columns(schema: Mapping[str, ColumnInfo]) -> set[str]:
 
 def lazy_shots(
     frame_schema: dict[str, Any],
-    collect: Callable[[list[str], Any], Any],
+    collect: Callable[[list[str], pl.Expr | None], pl.DataFrame],
     *,
     name: str,
     detail: str,
-) -> Any:
+) -> pl.LazyFrame:
     """A polars LazyFrame whose every ``collect()`` calls ``collect(columns, predicate)``.
 
     ``columns`` are the projected columns (all of ``frame_schema`` when none is chosen) and
@@ -424,8 +446,11 @@ def lazy_shots(
     from polars.io.plugins import register_io_source
 
     def source(
-        with_columns: list[str] | None, predicate: Any, n_rows: int | None, batch_size: int | None
-    ) -> Iterator[Any]:
+        with_columns: list[str] | None,
+        predicate: pl.Expr | None,
+        n_rows: int | None,
+        batch_size: int | None,
+    ) -> Iterator[pl.DataFrame]:
         wanted = list(with_columns) if with_columns is not None else list(frame_schema)
         frame = collect(wanted, predicate)
         yield frame.head(n_rows) if n_rows is not None else frame

@@ -1,7 +1,7 @@
 """The default storage backend: a DuckDB catalog beside one Parquet shot folder per sequence.
 
 >>> from shotbook.registry import Serializer, default_registry
->>> from shotbook.session._config import DuckDBConfig
+>>> from shotbook.session import DuckDBConfig
 >>> serializer = Serializer(default_registry())
 >>> manager = DuckDBStorageManager(serializer, DuckDBConfig("data"))  # doctest: +SKIP
 >>> with manager.session() as session:                                # doctest: +SKIP
@@ -10,23 +10,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from shotbook.types._paths import PureSequencePath, as_path
+from shotbook.types._paths import as_path
 
-from .._config import DuckDBConfig
 from .._errors import StorageError
+from .._interfaces import PathLike
 from .._parquet._locator import ShotLocator
 from ._catalog import DuckDBCatalog, utc_now, version_error
+from ._config import DuckDBConfig
 from ._migrations import migrate
 from ._schema import SCHEMA_VERSION, create_schema, detect_version
-from ._session import DuckDBSession, remove_folder
+from ._session import DuckDBSession, ParquetShotStorage, remove_folder
 
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 class DuckDBStorageManager:
     """Opens sessions on the store described by a :class:`DuckDBConfig`.
+
+    It is :class:`~shotbook.session.ShotFolders` (as are its sessions): the shots of each
+    sequence are a Parquet folder that fast readers may read directly.
 
     Nothing is held between calls, so many managers (in many processes) may use the
     same store. A missing store is created on first use; a store of another schema
@@ -49,6 +52,7 @@ class DuckDBStorageManager:
         self._catalog = DuckDBCatalog(
             self.config.catalog_path, self.config.lock_timeout, self._locator
         )
+        self._shots = ParquetShotStorage(self.config)
         self._closed = False
 
     @property
@@ -62,9 +66,9 @@ class DuckDBStorageManager:
         if self._closed:
             raise StorageError(self.config.root, "this storage manager is closed")
         self.config.root.mkdir(parents=True, exist_ok=True)
-        yield DuckDBSession(self, self._catalog)
+        yield DuckDBSession(self, self._catalog, self._shots)
 
-    def locate_shots(self, path: PureSequencePath | str) -> Path | None:
+    def locate_shots(self, path: PathLike) -> Path | None:
         """The shot folder of the sequence at ``path``, found without opening the catalog.
 
         Guarantee: a folder is returned only when, at the moment of the call, the catalog
@@ -150,45 +154,17 @@ class DuckDBStorageManager:
             remove_folder(entry)
         return removed
 
-    # --- shot folders (used by the session) --------------------------------------------------
+    # --- ShotFolders: the Parquet folder of each sequence's shots -----------------------------
 
-    def _shot_folder(self, uuid: str) -> Path:
-        return self.config.sequences_folder / uuid
+    def shot_folder(self, path: PathLike) -> Path:
+        """The folder of the shots of the sequence at ``path``, read in the catalog.
 
-    def _has_shot_folder(self, uuid: str) -> bool:
-        return self._shot_folder(uuid).is_dir()
-
-    def _shot_store(self, uuid: str, *, create: bool = False) -> Any:
-        from .._parquet._store import ParquetShotStore
-
-        folder = self._shot_folder(uuid)
-        if create:
-            folder.mkdir(parents=True, exist_ok=True)
-        return ParquetShotStore(
-            folder,
-            fsync=self.config.fsync,
-            compact_every=self.config.compact_every,
-            array_compression=self.config.array_compression,
-        )
-
-    def _shot_not_found_type(self) -> type[Exception]:
-        from .._parquet._store import ShotNotFoundError
-
-        return ShotNotFoundError
-
-    def _count_shots(self, uuid: str) -> int:
-        if not self._has_shot_folder(uuid):
-            return 0
-        return int(self._shot_store(uuid).number_of_shots())
-
-    def _delete_shot_folder(self, uuid: str) -> None:
-        folder = self._shot_folder(uuid)
-        if not folder.is_dir():
-            return
-        # a reader may hold a file (Windows): collect_garbage removes what is left later
-        with contextlib.suppress(OSError):
-            self._shot_store(uuid).delete_all()
-        remove_folder(folder)
+        The folder exists once the run started (it may be missing for a DRAFT).
+        :class:`PathNotFoundError` / :class:`PathIsNotSequenceError` when there is no
+        sequence at ``path``. :meth:`locate_shots` answers without opening the catalog.
+        """
+        with self.session() as session:
+            return session.shot_folder(path)
 
     def __repr__(self) -> str:
         return f"DuckDBStorageManager({str(self.config.root)!r})"

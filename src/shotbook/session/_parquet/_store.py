@@ -33,10 +33,10 @@ from .._columns._codec import (
     ShotRecord,
     arrow_field,
     decode_array_columns,
-    decode_arrow_array_column,
     fixed_fields,
     resolve_columns,
     shot_record,
+    to_polars,
 )
 from .._errors import ShotExistsError, ShotSchemaError, ShotStoreError
 from ._journal import journal_shots, parse_journal_file
@@ -304,7 +304,7 @@ class ParquetShotStore:
         they stay ``Binary``. Times are ``Datetime("us", "UTC")``.
         """
         table, schema = with_retries(self._folder, lambda: self._read_table(columns, None))
-        return _to_polars(table, schema, decode_arrays)
+        return to_polars(table, schema, decode_arrays)
 
     def scan_polars(self, *, decode_arrays: bool = True) -> pl.LazyFrame:
         """A lazy frame over the stored shots, read when collected.
@@ -342,17 +342,3 @@ def _resolve(
     columns: Sequence[str] | None, schema: dict[str, ColumnInfo], folder: Path
 ) -> list[str]:
     return resolve_columns(columns, schema, f"the shots of {folder}")
-
-
-def _to_polars(table: pa.Table, schema: dict[str, ColumnInfo], decode_arrays: bool) -> pl.DataFrame:
-    import polars as pl
-
-    if decode_arrays:
-        for position, name in enumerate(table.column_names):
-            info = schema.get(name)
-            if info is not None and info.kind == "array":
-                decoded = decode_arrow_array_column(table.column(name), info)
-                table = table.set_column(position, pa.field(name, decoded.type), decoded)
-    frame = pl.from_arrow(table, rechunk=False)
-    assert isinstance(frame, pl.DataFrame)
-    return frame

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shotbook.types._paths import PureSequencePath
 
@@ -17,6 +17,9 @@ from ._shots import SQLShotReader, SQLShotWriter
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol
 
+    from ._postgresql_config import PostgreSQLConfig
+    from ._sqlite_config import SQLiteConfig
+
 
 class SQLStorageManager:
     """Opens sessions on a store kept in one SQL database (catalog and shots).
@@ -26,7 +29,12 @@ class SQLStorageManager:
     use; a store of another schema version is refused (:class:`StoreVersionError`).
     """
 
-    def __init__(self, serializer: SerializerProtocol, catalog: SQLCatalog, config: Any) -> None:
+    def __init__(
+        self,
+        serializer: SerializerProtocol,
+        catalog: SQLCatalog,
+        config: SQLiteConfig | PostgreSQLConfig,
+    ) -> None:
         self.serializer = serializer
         self.config = config
         self.catalog = catalog

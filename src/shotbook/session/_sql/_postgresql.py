@@ -22,13 +22,14 @@ import psycopg.errors
 import pyarrow as pa
 
 from .._errors import StorageError
-from .._postgresql_config import PostgreSQLConfig
 from ._catalog import SQLCatalog, SQLTransaction
 from ._manager import SQLStorageManager
 from ._schema import POSTGRESQL_TYPES
 
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol
+
+    from ._postgresql_config import PostgreSQLConfig
 
 _BEGIN = {
     "read": "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -117,7 +118,8 @@ class PostgreSQLCatalog(SQLCatalog):
 
     def from_db_time(self, value: Any) -> datetime:
         """A TIMESTAMPTZ as an aware UTC datetime."""
-        return value.astimezone(UTC)
+        moment: datetime = value.astimezone(UTC)
+        return moment
 
     def prepare_schema(self, transaction: SQLTransaction) -> None:
         """One process at a time checks or creates the store; create its schema if missing."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, SupportsInt
 
 from shotbook.types._paths import PureSequencePath
 
@@ -51,7 +51,7 @@ class SQLShotStorage:
     def __init__(self, manager: SQLStorageManager) -> None:
         self._manager = manager
 
-    def shot_count(self, state: State, uuid: str, stored: Any) -> int:
+    def shot_count(self, state: State, uuid: str, stored: SupportsInt | None) -> int:
         """The count of the stats query (counted in it for a sequence being run)."""
         return 0 if stored is None else int(stored)
 

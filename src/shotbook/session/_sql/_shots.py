@@ -38,13 +38,13 @@ from .._columns._codec import (
     ShotRecord,
     array_columns,
     arrow_field,
-    decode_arrow_array_column,
     fixed_fields,
     lazy_shots,
     resolve_columns,
     shot_record,
     shots_frame_schema,
     to_microseconds,
+    to_polars,
 )
 from .._columns._encoder import ShotColumnEncoder
 from .._errors import ShotExistsError
@@ -454,21 +454,4 @@ def _fixed_chunk(chunk: pa.Array, info: ColumnInfo) -> pa.Array:
     return chunk.cast(pa.binary(width))
 
 
-def to_polars(
-    table: pa.Table, schema: Mapping[str, ColumnInfo], decode_arrays: bool
-) -> pl.DataFrame:
-    """A polars frame of a shot table, array columns decoded as ``pl.Array`` if asked."""
-    import polars as pl
-
-    if decode_arrays:
-        for position, name in enumerate(table.column_names):
-            info = schema.get(name)
-            if info is not None and info.kind == "array":
-                decoded = decode_arrow_array_column(table.column(name), info)
-                table = table.set_column(position, pa.field(name, decoded.type), decoded)
-    frame = pl.from_arrow(table, rechunk=False)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
-__all__ = ["SQLShotReader", "SQLShotWriter", "read_columns", "to_polars"]
+__all__ = ["SQLShotReader", "SQLShotWriter", "read_columns"]

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from .._sqlite_config import SQLiteConfig
 from ._catalog import SQLCatalog, SQLTransaction
 from ._manager import SQLStorageManager
 from ._schema import SQLITE_TYPES
+from ._sqlite_config import SQLiteConfig
 
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol
 
-    from ._duckdb._manager import DuckDBStorageManager
+    from ._manager import DuckDBStorageManager
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class DuckDBConfig:
 
     def create_storage_manager(self, serializer: SerializerProtocol) -> DuckDBStorageManager:
         """The storage manager of this store (imports duckdb only now)."""
-        from ._duckdb._manager import DuckDBStorageManager
+        from ._manager import DuckDBStorageManager
 
         return DuckDBStorageManager(serializer, self)
 

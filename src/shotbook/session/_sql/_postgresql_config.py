@@ -12,7 +12,7 @@ from urllib.parse import quote
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol
 
-    from ._sql._postgresql import PostgreSQLStorageManager
+    from ._postgresql import PostgreSQLStorageManager
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _KEYS = ("username", "password", "host", "port", "database", "schema", "lock_timeout", "fsync")
@@ -109,7 +109,7 @@ class PostgreSQLConfig:
         return text if self.schema == "public" else f"{text} (schema {self.schema})"
 
     def connection_arguments(self) -> dict[str, Any]:
-        """Keyword arguments of ``psycopg.connect``."""
+        """Keyword arguments of ``psycopg.connect`` (``Any``: typed by each of its parameters)."""
         arguments: dict[str, Any] = {
             "host": self.host,
             "port": self.port,
@@ -132,7 +132,7 @@ class PostgreSQLConfig:
 
     def create_storage_manager(self, serializer: SerializerProtocol) -> PostgreSQLStorageManager:
         """The storage manager of this store (imports psycopg only now)."""
-        from ._sql._postgresql import PostgreSQLStorageManager
+        from ._postgresql import PostgreSQLStorageManager
 
         return PostgreSQLStorageManager(serializer, self)
 

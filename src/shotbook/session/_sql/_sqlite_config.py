@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shotbook.registry import SerializerProtocol
 
-    from ._sql._sqlite import SQLiteStorageManager
+    from ._sqlite import SQLiteStorageManager
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class SQLiteConfig:
 
     def create_storage_manager(self, serializer: SerializerProtocol) -> SQLiteStorageManager:
         """The storage manager of this store."""
-        from ._sql._sqlite import SQLiteStorageManager
+        from ._sqlite import SQLiteStorageManager
 
         return SQLiteStorageManager(serializer, self)
 
