@@ -10,15 +10,18 @@ from shotbook.compile import (
     ReservedNameError,
     SequenceCheckError,
     check_sequence,
+    known_data_columns,
     reserved_name_problems,
 )
 from shotbook.session._columns._codec import FIXED_COLUMNS
 from shotbook.types import (
+    CameraTimeLane,
     DigitalTimeLane,
     ExecuteShot,
     LinspaceLoop,
     ParameterNamespace,
     StepsConfiguration,
+    TakePicture,
     TimeLanes,
 )
 
@@ -39,11 +42,13 @@ def test_the_reserved_names_cover_the_stores_fixed_columns() -> None:
         ("analysis", "analysis."),
         ("Analysis.fit.width", "analysis."),
         ("camera.atoms", "camera.atoms"),
-        ("Camera.x", "Camera.x"),
+        ("Camera.Background", "camera.background"),
+        ("meter.power", "meter.power"),
     ],
 )
 def test_each_collision_names_the_parameter_and_the_column(name: str, column: str) -> None:
-    (problem,) = reserved_name_problems([name, "mot.detuning"], ["camera", "digital"])
+    columns = {"camera.atoms": "camera", "camera.background": "camera", "meter.power": "meter"}
+    (problem,) = reserved_name_problems([name, "mot.detuning"], columns)
     assert isinstance(problem, ReservedNameError)
     assert (problem.parameter, problem.column) == (name, column)
     assert f"parameter {name!r} collides with the column {column!r}" in str(problem)
@@ -57,8 +62,30 @@ def test_names_that_only_look_alike_pass() -> None:
         "cameras.x",
         "camera",
         "mot.x",
+        "camera.exposure",  # a device's prefix, but no column of it
     ]
-    assert reserved_name_problems(names, ["camera"]) == []
+    assert reserved_name_problems(names, {"camera.atoms": "camera"}) == []
+
+
+def test_the_known_data_columns_come_from_camera_lanes_and_declared_labels() -> None:
+    class Meter:
+        def data_labels(self) -> tuple[str, ...]:
+            return ("power", "temperature")
+
+    lanes = TimeLanes(
+        ["load", "image"],
+        ["10 ms", "1 ms"],
+        {
+            "camera": CameraTimeLane([None, TakePicture("atoms")]),
+            "led": DigitalTimeLane([True, False]),
+        },
+    )
+    columns = known_data_columns(lanes, {"camera": object(), "meter": Meter(), "led": object()})
+    assert columns == {
+        "camera.atoms": "camera",
+        "meter.power": "meter",
+        "meter.temperature": "meter",
+    }
 
 
 def test_check_sequence_reports_a_reserved_scan_variable_or_global() -> None:

@@ -24,7 +24,7 @@ RESERVED = [
     ("sequence", "'sequence'"),
     ("Shot_Index", "'shot_index'"),  # column names are case-insensitive in SQL
     ("analysis.atoms", "'analysis.'"),
-    ("camera.atoms", "'camera.atoms'"),
+    ("camera.cloud", "'camera.cloud'"),  # a picture of the lab's camera lane
 ]
 
 

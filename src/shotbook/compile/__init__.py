@@ -66,7 +66,9 @@ from ._preview import ChannelPreview, compile_preview
 from ._reserved import (
     ANALYSIS_PREFIX,
     RESERVED_COLUMN_NAMES,
+    DeclaresDataLabels,
     ReservedNameError,
+    known_data_columns,
     reserved_name_problems,
 )
 from ._runs import RunEncoder
@@ -92,6 +94,7 @@ __all__ = [
     "Concatenated",
     "ConfigurationError",
     "Constant",
+    "DeclaresDataLabels",
     "Delay",
     "DeviceCompiler",
     "DeviceTrigger",
@@ -128,6 +131,7 @@ __all__ = [
     "default_compilers",
     "empty",
     "find_sequence_problems",
+    "known_data_columns",
     "linear_ramp",
     "map_values",
     "ms",

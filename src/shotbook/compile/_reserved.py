@@ -10,13 +10,17 @@ refuse it while the sequence is still a DRAFT. Column names are compared case-in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Final
+from collections.abc import Iterable, Mapping
+from typing import Final, Protocol, runtime_checkable
+
+from shotbook.types import CameraTimeLane, TakePicture, TimeLanes
 
 __all__ = [
     "ANALYSIS_PREFIX",
     "RESERVED_COLUMN_NAMES",
+    "DeclaresDataLabels",
     "ReservedNameError",
+    "known_data_columns",
     "reserved_name_problems",
 ]
 
@@ -47,15 +51,16 @@ class ReservedNameError(ValueError):
 
 
 def reserved_name_problems(
-    parameters: Iterable[str], device_names: Iterable[str]
+    parameters: Iterable[str], data_columns: Mapping[str, str]
 ) -> list[ReservedNameError]:
     """One error per parameter named like a fixed column, an analysis result or device data.
 
     ``parameters`` are the dotted names of the shot's parameters (scan variables and
-    globals); ``device_names`` the devices of the sequence, whose data columns are named
-    ``device.label``.
+    globals); ``data_columns`` the data columns known before the run (``device.label``, see
+    :func:`known_data_columns`), each with the device that stores it. A parameter may share a
+    device's prefix (``rf.power`` beside a device ``rf``) as long as it names no column.
     """
-    devices = {name.casefold(): name for name in device_names}
+    columns = {column.casefold(): (column, device) for column, device in data_columns.items()}
     problems = []
     for name in sorted(set(parameters)):
         folded = name.casefold()
@@ -65,15 +70,47 @@ def reserved_name_problems(
             problems.append(
                 ReservedNameError(name, ANALYSIS_PREFIX, "the prefix of per-shot analysis results")
             )
-        else:
-            head = folded.split(".", 1)[0]
-            if "." in folded and head in devices:
-                device = devices[head]
-                problems.append(
-                    ReservedNameError(
-                        name,
-                        name,
-                        f"device {device!r} stores its data in columns named '{device}.<label>'",
-                    )
-                )
+        elif folded in columns:
+            column, device = columns[folded]
+            problems.append(
+                ReservedNameError(name, column, f"data that device {device!r} stores each shot")
+            )
     return problems
+
+
+@runtime_checkable
+class DeclaresDataLabels(Protocol):
+    """A device configuration that knows the labels of the data its device stores per shot.
+
+    >>> class Meter:
+    ...     def data_labels(self) -> tuple[str, ...]:
+    ...         return ("power",)
+    >>> isinstance(Meter(), DeclaresDataLabels)
+    True
+    """
+
+    def data_labels(self) -> Iterable[str]:
+        """The labels of the columns ``device.label`` stored with every shot."""
+        ...
+
+
+def known_data_columns(
+    time_lanes: TimeLanes, device_configurations: Mapping[str, object]
+) -> dict[str, str]:
+    """The data columns known before the run, by column name, with their device.
+
+    A camera stores each picture of the camera lane named like it (``camera.atoms``); a
+    configuration that :class:`DeclaresDataLabels` adds its labels.
+    """
+    columns: dict[str, str] = {}
+    for device, configuration in device_configurations.items():
+        if device in time_lanes.lanes:
+            lane = time_lanes.lanes[device]
+            if isinstance(lane, CameraTimeLane):
+                for value, _ in lane.blocks:
+                    if isinstance(value, TakePicture):
+                        columns[f"{device}.{value.picture}"] = device
+        if isinstance(configuration, DeclaresDataLabels):
+            for label in configuration.data_labels():
+                columns[f"{device}.{label}"] = device
+    return columns

@@ -18,7 +18,7 @@ from shotbook.types import (
 from ._context import TIME, SequenceData, ShotContext, new_shot_context
 from ._devices import CompilerFactory, default_compilers, find_compiler_factory
 from ._errors import SequenceCheckError, ShotCompilationError
-from ._reserved import reserved_name_problems
+from ._reserved import known_data_columns, reserved_name_problems
 from ._static import SequenceCheckContext
 
 __all__ = ["SequenceCompiler", "check_sequence", "find_sequence_problems"]
@@ -130,7 +130,8 @@ def find_sequence_problems(
     except (ExpressionError, IterationError, ValueError) as error:
         return [error]
     check = SequenceCheckContext(time_lanes, dimensions, device_configurations)
-    check.errors.extend(reserved_name_problems(dimensions, device_configurations))
+    data_columns = known_data_columns(time_lanes, device_configurations)
+    check.errors.extend(reserved_name_problems(dimensions, data_columns))
     for name, duration in zip(time_lanes.step_names, time_lanes.step_durations, strict=True):
         compiled = check.compile(duration, step=name)
         if compiled is not None and compiled.dimension != TIME:

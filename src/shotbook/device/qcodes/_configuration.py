@@ -139,6 +139,10 @@ class QCoDeSInstrumentConfiguration:
 
     device_type: ClassVar[str] = "qcodes_instrument"
 
+    def data_labels(self) -> tuple[str, ...]:
+        """The labels of the columns ``device.label`` stored after each shot."""
+        return tuple(str(item.label) for item in self.readings)
+
     def __post_init__(self) -> None:
         if self.station is None:
             if not isinstance(self.driver, str) or not self.driver:

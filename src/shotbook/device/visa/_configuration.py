@@ -226,6 +226,10 @@ class VISAInstrumentConfiguration:
 
     device_type: ClassVar[str] = "visa_instrument"
 
+    def data_labels(self) -> tuple[str, ...]:
+        """The labels of the columns ``device.label`` stored after each shot."""
+        return tuple(str(item.label) for item in self.queries)
+
     def __post_init__(self) -> None:
         if not isinstance(self.address, str) or not self.address.strip():
             raise ConfigurationError(f"address is a VISA resource name, got {self.address!r}")
