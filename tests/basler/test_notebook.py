@@ -37,8 +37,8 @@ def test_notebook_runs_a_scan_on_the_emulated_camera(tmp_path: Path) -> None:
         for cell in notebook.cells
         for output in cell.get("outputs", [])
     )
-    assert "'basler camera', 'pulse streamer 8/2']" in text
+    assert "'basler camera', 'pulse streamer 8/2'" in text
     assert "drivers imported: []" in text
-    assert "state='finished', number_of_shots=3" in text
+    assert "finished after 3 / 3 shots" in text
     assert "shots: 3 picture: (240, 320) uint16" in text
     assert "134000000 ns," in text

@@ -85,7 +85,7 @@ QUICKSTART_PROBE = _probe_cell(
 def test_quickstart_scans_runs_and_plots(tmp_path: Path) -> None:
     notebook = _execute("quickstart.ipynb", tmp_path, QUICKSTART_PROBE)
     text = _text(notebook)
-    assert "state='finished', number_of_shots=39, expected_number_of_shots=39" in text
+    assert "/tutorial/detuning scan: finished after 39 / 39 shots" in text
     assert "devices: analog, camera, digital" in text
     panel = next(cell for cell in notebook.cells if cell.source.strip() == "experiment")
     assert panel.outputs, "the cell showing the experiment (its panel) shows nothing"
@@ -155,7 +155,9 @@ def test_custom_device_and_lane_run_and_store_data(tmp_path: Path) -> None:
         _probe_cell('{"report": report.to_dicts(), "columns": shots.columns}'),
     )
     text = _text(notebook)
-    assert "devices: ['simulated sequencer', 'simulated camera', 'shutter']" in text
+    # the lab's own device beside the default ones (the simulated lab, the real instruments)
+    assert "devices: ['simulated sequencer', 'simulated camera', " in text
+    assert "'SCPI instrument (PyVISA)', 'shutter']" in text
     assert "lanes: ['digital', 'analog', 'camera', 'shutter']" in text
     # the new lane type went through the store and came back (equal neighbours merged)
     assert "ShutterTimeLane.from_blocks([('closed', 2), ('open', 2), ('closed', 2)])" in text
