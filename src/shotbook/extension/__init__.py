@@ -4,6 +4,8 @@
 >>> experiment = Experiment()
 """
 
+from typing import Any
+
 # The facade a lab configures once: storage, extensions, servers, the manager, the panel.
 from ._experiment import Experiment, ExperimentConfigurationError, ShotAnalysis
 
@@ -21,7 +23,27 @@ from ._default_extensions import (
 # Loading a lab's experiment from its script (``module:variable``), as servers and the panel do.
 from ._loading import ExperimentNotFoundError, load_experiment
 
+# Importing a caqtus database (loaded on first use: it reads numpy and the compile layer).
+_CAQTUS = (
+    "CaqtusImportError",
+    "CaqtusImportSummary",
+    "camera_converter",
+    "import_caqtus",
+    "sequencer_converter",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CAQTUS:
+        from . import _caqtus
+
+        return getattr(_caqtus, name)
+    raise AttributeError(f"module 'shotbook.extension' has no attribute {name!r}")
+
+
 __all__ = [
+    "CaqtusImportError",
+    "CaqtusImportSummary",
     "DeviceExtension",
     "Experiment",
     "ExperimentConfigurationError",
@@ -29,7 +51,10 @@ __all__ = [
     "ShotAnalysis",
     "TimeLaneExtension",
     "analog_time_lane_extension",
+    "camera_converter",
     "camera_time_lane_extension",
     "digital_time_lane_extension",
+    "import_caqtus",
     "load_experiment",
+    "sequencer_converter",
 ]

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     )
     from shotbook.ui import ExperimentView
 
+    from ._caqtus import CaqtusImportSummary
+
     StorageConfig: TypeAlias = DuckDBConfig | SQLiteConfig | PostgreSQLConfig
     """Where an experiment keeps its data: one configuration per storage backend."""
 
@@ -463,6 +465,25 @@ class Experiment:
         from shotbook.analysis import read_shots
 
         return read_shots(self.get_storage_manager(), what, columns)
+
+    def import_caqtus(
+        self,
+        source: str | Path,
+        device_types: Mapping[str, Callable[[Mapping[str, object]], object]] | None = None,
+        *,
+        progress: bool = True,
+    ) -> CaqtusImportSummary:
+        """Import a caqtus database (a SQLite file or ``postgresql://...``) into this store.
+
+        ``device_types`` maps caqtus configuration type names to converters
+        (:func:`~shotbook.extension.sequencer_converter`, ``camera_converter``); unmapped types
+        are kept as opaque entries, with a warning. Rerun after an interruption to resume.
+        """
+        from ._caqtus import import_caqtus
+
+        manager = self.get_storage_manager()
+        manager.upgrade()
+        return import_caqtus(source, manager, device_types, progress=progress)
 
     def upgrade_database(self) -> str | None:
         """Create the store, or migrate it to this shotbook's schema (after copying it aside).
