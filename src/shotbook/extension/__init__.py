@@ -31,6 +31,7 @@ _CAQTUS = (
     "import_caqtus",
     "sequencer_converter",
 )
+_SEQUENCE_FILE = ("SequenceFile", "SequenceFileError")
 
 
 def __getattr__(name: str) -> Any:
@@ -38,6 +39,10 @@ def __getattr__(name: str) -> Any:
         from . import _caqtus
 
         return getattr(_caqtus, name)
+    if name in _SEQUENCE_FILE:
+        from . import _sequence_file
+
+        return getattr(_sequence_file, name)
     raise AttributeError(f"module 'shotbook.extension' has no attribute {name!r}")
 
 
@@ -48,6 +53,8 @@ __all__ = [
     "Experiment",
     "ExperimentConfigurationError",
     "ExperimentNotFoundError",
+    "SequenceFile",
+    "SequenceFileError",
     "ShotAnalysis",
     "TimeLaneExtension",
     "analog_time_lane_extension",

@@ -43,9 +43,11 @@ if TYPE_CHECKING:
         SQLiteConfig,
         StorageManager,
     )
+    from shotbook.types import PureSequencePath
     from shotbook.ui import ExperimentView
 
     from ._caqtus import CaqtusImportSummary
+    from ._sequence_file import SequenceFile
 
     StorageConfig: TypeAlias = DuckDBConfig | SQLiteConfig | PostgreSQLConfig
     """Where an experiment keeps its data: one configuration per storage backend."""
@@ -484,6 +486,42 @@ class Experiment:
         manager = self.get_storage_manager()
         manager.upgrade()
         return import_caqtus(source, manager, device_types, progress=progress)
+
+    def export_sequence(
+        self,
+        path: PureSequencePath | str,
+        file: str | Path | None = None,
+        *,
+        with_settings: bool = False,
+    ) -> str:
+        """The sequence at ``path`` as one readable YAML file; written to ``file`` if given.
+
+        Settings only (steps, time lanes, notes) by default: the same sequence always gives
+        the same bytes, for git. ``with_settings=True`` adds the globals and device
+        configurations it ran with (a draft: the current ones), its state and times.
+        """
+        from ._sequence_file import export_sequence_text
+
+        with self.storage_session() as session:
+            text = export_sequence_text(
+                session, self.build_serializer(), path, with_settings=with_settings
+            )
+        if file is not None:
+            Path(file).write_text(text, encoding="utf-8")
+        return text
+
+    def import_sequence(self, file: str | Path, path: PureSequencePath | str) -> SequenceFile:
+        """Create a DRAFT at ``path`` from a file written by :meth:`export_sequence`.
+
+        Refuses (``SequenceFileError``) another format or version, and names every device or
+        lane type this experiment's extensions do not provide. Returns the file's content
+        (with its settings, if any, which a draft cannot pin yet).
+        """
+        from ._sequence_file import import_sequence_text
+
+        text = Path(file).read_text(encoding="utf-8")
+        with self.storage_session() as session:
+            return import_sequence_text(session, self.build_serializer(), text, path, str(file))
 
     def upgrade_database(self) -> str | None:
         """Create the store, or migrate it to this shotbook's schema (after copying it aside).
