@@ -102,7 +102,7 @@ def export_sequence_text(
         f"# A shotbook sequence ({FORMAT} version {VERSION}): steps and time lanes"
         f"{', with settings' if with_settings else ''}.\n"
     )
-    body = yaml.dump(
+    body: str = yaml.dump(
         document,
         Dumper=_Dumper,
         sort_keys=False,
@@ -119,7 +119,7 @@ def _is_leaf(value: Any) -> bool:
     )
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # pyyaml ships no types here
     """Block style, except one line for a list or mapping of plain values
     (``[true, 2]``, ``{$type: expression, $data: 10 MHz}``): short and easy to diff."""
 
