@@ -32,6 +32,7 @@ _CAQTUS = (
     "sequencer_converter",
 )
 _SEQUENCE_FILE = ("SequenceFile", "SequenceFileError")
+_DIFF = ("Difference", "SequenceDiff")
 
 
 def __getattr__(name: str) -> Any:
@@ -39,6 +40,10 @@ def __getattr__(name: str) -> Any:
         from . import _caqtus
 
         return getattr(_caqtus, name)
+    if name in _DIFF:
+        from . import _diff
+
+        return getattr(_diff, name)
     if name in _SEQUENCE_FILE:
         from . import _sequence_file
 
@@ -50,9 +55,11 @@ __all__ = [
     "CaqtusImportError",
     "CaqtusImportSummary",
     "DeviceExtension",
+    "Difference",
     "Experiment",
     "ExperimentConfigurationError",
     "ExperimentNotFoundError",
+    "SequenceDiff",
     "SequenceFile",
     "SequenceFileError",
     "ShotAnalysis",

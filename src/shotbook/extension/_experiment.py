@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from shotbook.ui import ExperimentView
 
     from ._caqtus import CaqtusImportSummary
+    from ._diff import SequenceDiff
     from ._sequence_file import SequenceFile
 
     StorageConfig: TypeAlias = DuckDBConfig | SQLiteConfig | PostgreSQLConfig
@@ -522,6 +523,26 @@ class Experiment:
         text = Path(file).read_text(encoding="utf-8")
         with self.storage_session() as session:
             return import_sequence_text(session, self.build_serializer(), text, path, str(file))
+
+    def diff(
+        self, a: PureSequencePath | str, b: PureSequencePath | str | None = None
+    ) -> SequenceDiff:
+        """What differs between sequences ``a`` and ``b``; without ``b``, between what ``a``
+        ran with (its snapshot) and the current global parameters and device configurations.
+
+        Lists globals (old → new), the scan, steps and durations, each changed lane cell,
+        device configuration fields and shot counts; prints as text, renders as an HTML
+        table in the notebook, and ``.differences`` is the list a script can test.
+
+        >>> experiment.diff("/scans/monday", "/scans/today").of_kind("global")  # doctest: +SKIP
+        [Difference(kind='global', where='mot.detuning', old='-15 MHz', new='-12 MHz')]
+        """
+        from ._diff import current_side, diff_sequences, sequence_side
+
+        with self.storage_session() as session, session.transaction():
+            left = sequence_side(session, a)
+            right = current_side(session) if b is None else sequence_side(session, b)
+        return diff_sequences(left, right)
 
     def upgrade_database(self) -> str | None:
         """Create the store, or migrate it to this shotbook's schema (after copying it aside).
