@@ -198,8 +198,9 @@ def _import_sequence(
     iteration = converter.steps(caqtus.sequence_content(sequence, "sequence.iteration"))
     lanes = converter.time_lanes(caqtus.sequence_content(sequence, "sequence.time_lanes"))
     header = f"{IMPORTED} ({caqtus.location}, sequence id {sequence.id}, state {sequence.state})."
-    target.create(path, iteration, lanes)
-    target.set_notes(path, f"{IN_PROGRESS}\n{header}")
+    with session.transaction():  # never a sequence without the in-progress mark
+        target.create(path, iteration, lanes)
+        target.set_notes(path, f"{IN_PROGRESS}\n{header}")
     written = 0
     try:
         if state is not State.DRAFT:
