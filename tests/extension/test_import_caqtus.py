@@ -425,3 +425,20 @@ def test_import_the_fixture_from_postgresql(
     summary = import_caqtus(caqtus_postgres, manager, MAPPING, progress=False)
     assert (summary.sequences_imported, summary.shots_written) == (4, 11)
     _check_store(manager, expected)
+
+
+def test_an_imported_sequence_runs_on_the_simulated_lab(tmp_path: Path) -> None:
+    experiment = Experiment(DuckDBConfig(tmp_path / "store"))
+    experiment.setup_default_extensions()
+    try:
+        experiment.import_caqtus(fixture_dir() / "caqtus.sqlite", MAPPING, progress=False)
+        with experiment.storage_session() as session:
+            session.sequences.duplicate(_path(SCAN), "/rerun")
+        summary = experiment.get_local_experiment_manager().run_sequence("/rerun", progress=False)
+        assert "finished after 6 / 6 shots" in str(summary)
+        with experiment.storage_session() as session:
+            shots = session.sequences.get_shots("/rerun")
+            assert shots[5].parameters["probe_detuning"] == 4.0
+            assert shots[5].data["Camera.atoms"].shape == (32, 32)
+    finally:
+        experiment.close()
