@@ -79,6 +79,13 @@ def _lane_blocks(lane: Any) -> list[list[Any]]:
 def _check_store(manager: StorageManager, expected: dict[str, Any]) -> None:
     with manager.session() as session:
         assert session.get_global_parameters().to_mapping() == expected["global_parameters"]["tree"]
+        values = session.get_global_parameters().evaluate()  # shotbook's reading of the text
+        for name, want_value in expected["global_parameters"]["evaluated"].items():
+            if want_value["unit"] is None:
+                assert values[name] == want_value["magnitude"], name
+            else:
+                got = values[name].to(want_value["unit"]).magnitude
+                assert got == pytest.approx(want_value["magnitude"], rel=1e-12), name
         defaults = dict(session.default_device_configurations)
         assert sorted(defaults) == sorted(expected["default_device_configurations"])
         digital, analog, camera = defaults["DigitalSeq"], defaults["AnalogSeq"], defaults["Camera"]
@@ -225,6 +232,12 @@ def test_unmapped_devices_stay_opaque_with_a_warning(tmp_path: Path) -> None:
         assert isinstance(camera, OpaqueDeviceConfiguration)
         assert camera.type_name == "DemoCameraConfiguration"
         assert camera.fields()["roi"]["width"] == 32
+        expected = json.loads((fixture_dir() / "expected.json").read_text(encoding="utf-8"))
+        for name, want in expected["default_device_configurations"].items():
+            stored = session.default_device_configurations[name]
+            assert isinstance(stored, OpaqueDeviceConfiguration)
+            assert stored.type_name == want["device_type"]
+            assert stored.fields() == want["content"]
 
 
 def _edited_copy(tmp_path: Path, *statements: tuple[str, list[Any]]) -> Path:
@@ -249,20 +262,24 @@ def test_unparsable_expressions_and_refused_names(tmp_path: Path) -> None:
         ('UPDATE "sequence.time_lanes" SET content = ? WHERE sequence_id = 2', [lanes]),
         (
             "UPDATE parameters SET content = ? WHERE name = 'global'",
-            ['[["t", "1 ms"], ["lambda", "2 * t"]]'],
+            ['[["t", "1 ms"], ["lambda", "2 * t"], ["mot", [["pass", "t + mot.x"], ["x", "1"]]]]'],
         ),
     )
     manager = _manager(tmp_path / "store")
     warnings: list[str] = []
     summary = import_caqtus(source, manager, MAPPING, progress=False, warn=warnings.append)
-    assert summary.renamed == {"t": "t_", "lambda": "lambda_"}
+    assert summary.renamed == {"t": "t_", "lambda": "lambda_", "mot.pass": "mot.pass_"}
     fine = "/scans/2024/detuning/probe_detuning_fine"
     assert list(summary.incomplete) == [fine]
     (problem,) = summary.incomplete[fine]
     assert "lane 'L', step 'a'" in problem
     assert "'1 if x else 2'" in problem
     with manager.session() as session:
-        assert session.get_global_parameters().to_mapping() == {"t_": "1 ms", "lambda_": "2 * t_"}
+        assert session.get_global_parameters().to_mapping() == {
+            "t_": "1 ms",
+            "lambda_": "2 * t_",
+            "mot": {"pass_": "t_ + mot.x", "x": "1"},
+        }
         notes = session.sequences.get_notes(fine)
         assert notes.startswith("INCOMPLETE IMPORT")
         assert "1 if x else 2" in notes

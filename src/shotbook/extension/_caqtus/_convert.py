@@ -55,6 +55,14 @@ class Problem:
         return f"{self.where}: {self.text!r} kept as text ({self.reason})"
 
 
+def _is_valid_part(part: str) -> bool:
+    try:
+        DottedVariableName(f"x.{part}")
+    except InvalidVariableNameError:
+        return False
+    return True
+
+
 @dataclass
 class Names:
     """The renaming of caqtus names that shotbook refuses, shared by a whole import."""
@@ -71,15 +79,21 @@ class Names:
             return text
         except InvalidVariableNameError as error:
             reason = str(error)
-        parts = [re.sub(r"\W", "_", part) or "x" for part in text.split(".")]
-        parts = [part if part[0].isalpha() else f"v{part}" for part in parts]
+        parts = []
+        for part in text.split("."):
+            if not _is_valid_part(part):
+                part = re.sub(r"\W", "_", part) or "x"
+                part = part if part[0].isalpha() else f"v{part}"
+                while not _is_valid_part(part):
+                    part = f"{part}_"
+            parts.append(part)
         candidate = ".".join(parts)
-        while True:
+        while True:  # a reserved whole name (t, pi, sin...)
             try:
                 DottedVariableName(candidate)
                 break
             except InvalidVariableNameError:
-                candidate = ".".join(f"{part}_" for part in candidate.split("."))
+                candidate = f"{candidate}_"
         self.renamed[text] = candidate
         self.warn(f"{where}: parameter name {text!r} renamed {candidate!r} ({reason})")
         return candidate
@@ -118,24 +132,38 @@ class Converter:
             return Expression(placeholder)
 
     # --- global parameters -----------------------------------------------------------------
-    def namespace(self, pairs: Any, where: str = "global parameters") -> ParameterNamespace:
-        """caqtus's ``[[name, value | [[...]]], ...]`` as a :class:`ParameterNamespace`."""
+    def namespace(
+        self, pairs: Any, where: str = "global parameters", prefix: str = ""
+    ) -> ParameterNamespace:
+        """caqtus's ``[[name, value | [[...]]], ...]`` as a :class:`ParameterNamespace`.
+
+        Names are renamed as whole dotted names (``mot.lambda`` → ``mot.lambda_``), as the
+        expressions and the shots' parameters refer to them.
+        """
         if pairs is None:
             return ParameterNamespace.empty()
         if not isinstance(pairs, list):
             raise CaqtusImportError(f"{where}: expected a list of [name, value] pairs")
         entries: list[tuple[str, Any]] = []
+        depth = len(prefix.split(".")) if prefix else 0
         for pair in pairs:
             if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
                 raise CaqtusImportError(f"{where}: {pair!r} is not a [name, value] pair")
             raw, value = pair
-            parts = [self.names.name(part, where) for part in raw.split(".")]
-            name = ".".join(parts)
+            full = f"{prefix}.{raw}" if prefix else raw
             inside = f"{where}, {raw}"
             if isinstance(value, list):
-                entries.append((name, self.namespace(value, inside)))
+                # a namespace: its own name is checked part by part (it is never a value)
+                renamed = ".".join(
+                    self.names.name(part, where) if not _is_valid_part(part) else part
+                    for part in raw.split(".")
+                )
+                entries.append((renamed, self.namespace(value, inside, full)))
             else:
-                entries.append((name, self.expression(value, inside)))
+                new_full = self.names.name(full, where)
+                entries.append(
+                    (".".join(new_full.split(".")[depth:]), self.expression(value, inside))
+                )
         return ParameterNamespace(entries)
 
     # --- steps -----------------------------------------------------------------------------
