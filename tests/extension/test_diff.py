@@ -97,6 +97,24 @@ def test_two_imported_caqtus_runs(tmp_path: Path) -> None:
         "/scans/2024/detuning/probe_detuning_scan", "/calibrations/tof/tof_expansion"
     )
     assert diff.of_kind("shots") == [Difference("shots", "number of shots", "6", "2")]
+    assert diff.of_kind("software") == []  # both imported: no shotbook version recorded
     assert diff.of_kind("global", "cell", "duration", "device") == []
     scan = {d.where: (d.old, d.new) for d in diff.of_kind("scan")}
     assert scan["step 1"] == ("tof_time = 2 ms", "probe_detuning = 0 MHz")
+
+
+def test_software_versions_of_two_runs(tmp_path: Path) -> None:
+    experiment = _experiment(tmp_path / "store")
+    globals_ = ParameterNamespace.from_mapping({"x": "1"})
+    with experiment.storage_session() as session:
+        for path in ("/old", "/new"):
+            session.sequences.create(path, tof_scan(), lab_lanes())
+            session.sequences.prepare(path, globals_, {}, RunOwner.current(), 5)
+            session.sequences.interrupt(path)
+        stats = session.sequences.get_stats("/old")
+        restore = session.sequences.restore_record  # type: ignore[attr-defined]
+        restore("/old", dataclasses.replace(stats, shotbook_version="0.0.1"))
+        now = session.sequences.get_stats("/new").shotbook_version
+    diff = experiment.diff("/old", "/new")
+    assert now != "0.0.1"
+    assert diff.differences == (Difference("software", "shotbook", "0.0.1", now),)

@@ -20,7 +20,7 @@ import html
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from shotbook.session import ExperimentSession
+from shotbook.session import ExperimentSession, State
 from shotbook.types import (
     ArangeLoop,
     ExecuteShot,
@@ -38,7 +38,7 @@ _MISSING = "(none)"
 @dataclass(frozen=True)
 class Difference:
     """One difference: its ``kind`` (``global``, ``scan``, ``step``, ``duration``, ``lane``,
-    ``cell``, ``device``, ``shots``), where it is, and the values on each side as text
+    ``cell``, ``device``, ``shots``, ``software``), where it is, and the values on each side as text
     (``None`` when that side has nothing there)."""
 
     kind: str
@@ -60,6 +60,7 @@ class SequenceSide:
     global_parameters: ParameterNamespace | None = None
     device_configurations: Mapping[str, object] | None = None
     number_of_shots: int | None = None
+    software: Mapping[str, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,11 @@ def diff_sequences(a: SequenceSide, b: SequenceSide) -> SequenceDiff:
         out.append(
             Difference("shots", "number of shots", str(a.number_of_shots), str(b.number_of_shots))
         )
+    if a.software is not None and b.software is not None:
+        for name in sorted({*a.software, *b.software}):
+            old, new = a.software.get(name), b.software.get(name)
+            if old != new:
+                out.append(Difference("software", name, old, new))
     return SequenceDiff(a.label, b.label, tuple(out))
 
 
@@ -241,6 +247,7 @@ def sequence_side(session: ExperimentSession, path: PureSequencePath | str) -> S
         sequences.get_global_parameters(path),
         sequences.get_device_configurations(path),
         stats.number_of_shots,
+        None if stats.state is State.DRAFT else {"shotbook": stats.shotbook_version},
     )
 
 
