@@ -28,6 +28,7 @@ from shotbook.types import (
     ParameterNamespace,
     StepsConfiguration,
     TimeLanes,
+    VariableDeclaration,
 )
 
 from .helpers import analog_channel, digital_sequencer
@@ -136,3 +137,18 @@ def test_scan_errors_are_reported() -> None:
     problems = find_sequence_problems(lanes, scan, GLOBALS, {})
     assert len(problems) == 1
     assert "same dimension" in str(problems[0])
+
+
+def test_a_scan_variable_set_to_enabled_drives_a_digital_lane() -> None:
+    # caqtus sequences declare such placeholders (repump = True) and use them in lanes
+    scan = StepsConfiguration(
+        [
+            VariableDeclaration("repump", "Enabled"),
+            LinspaceLoop("wait", "1 us", "3 us", 3, [ExecuteShot()]),
+        ]
+    )
+    lanes = TimeLanes(
+        ["load", "wait"], ["10 us", "wait"], {"shutter": DigitalTimeLane(["repump", False])}
+    )
+    devices = {"seq": digital_sequencer(50_000, shutter="shutter")}
+    assert find_sequence_problems(lanes, scan, GLOBALS, devices) == []

@@ -146,6 +146,45 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if outcome.ok else 1
 
 
+def _import_caqtus(args: argparse.Namespace) -> int:
+    from shotbook.extension import CaqtusImportError, Experiment, load_experiment
+
+    from ._stores import load_object, store_config
+
+    experiment = load_experiment(args.experiment) if args.experiment else None
+    if experiment is None:
+        experiment = Experiment()
+        experiment.setup_default_extensions()
+    device_types = load_object(args.devices) if args.devices else {}
+    destination = store_config(args.destination).create_storage_manager(
+        experiment.build_serializer()
+    )
+    destination.upgrade()
+
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+
+    from shotbook.extension import import_caqtus
+
+    try:
+        summary = import_caqtus(
+            args.source, destination, device_types, progress=not args.quiet, warn=warn
+        )
+    except CaqtusImportError as error:
+        print(f"shotbook import-caqtus: {error}", file=sys.stderr)
+        return 2
+    finally:
+        destination.close()
+    print(
+        f"imported {summary.sequences_imported} sequences ({summary.sequences_skipped} already "
+        f"there), {summary.shots_written} shots, {summary.folders} folders into "
+        f"{args.destination}; every shot verified"
+    )
+    for path, problems in summary.incomplete.items():
+        print(f"incomplete: {path}: {len(problems)} expression(s) kept as text (see its notes)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``shotbook`` command."""
     parser = argparse.ArgumentParser(prog="shotbook", description=__doc__)
@@ -207,6 +246,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(handler=_run)
+
+    caqtus = commands.add_parser(
+        "import-caqtus",
+        help="import a caqtus database (SQLite file or postgresql://...) into a store; rerun "
+        "to resume an interrupted import",
+    )
+    caqtus.add_argument("source", help="the caqtus database: a .sqlite file or postgresql://...")
+    caqtus.add_argument("destination", help="the store to fill (as for copy)")
+    caqtus.add_argument("--experiment", help="MODULE:EXPERIMENT whose extensions the store holds")
+    caqtus.add_argument(
+        "--devices",
+        help="MODULE:NAME of a dict {caqtus configuration type name: converter} "
+        "(unmapped types are kept as opaque entries)",
+    )
+    caqtus.add_argument("--quiet", action="store_true", help="no progress bar")
+    caqtus.set_defaults(handler=_import_caqtus)
     return parser
 
 

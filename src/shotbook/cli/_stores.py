@@ -41,3 +41,17 @@ def store_config(text: str) -> Any:
     if path.suffix.lower() in SQLITE_SUFFIXES:
         return SQLiteConfig(path)
     return DuckDBConfig(path)
+
+
+def load_object(reference: str) -> Any:
+    """The object ``MODULE:NAME`` names (the module is imported, as for ``--experiment``)."""
+    import importlib
+
+    module_name, _, name = reference.partition(":")
+    if not module_name or not name:
+        raise ValueError(f"{reference!r}: expected MODULE:NAME, e.g. my_lab:caqtus_devices")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        raise ValueError(f"{reference!r}: module {module_name} has no {name!r}") from None

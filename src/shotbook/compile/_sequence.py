@@ -112,6 +112,7 @@ def _dimensions_of_scan(
         name: (unit.dimension if unit is not None else Dimension.NONE)
         for name, unit in plan.units.items()
     }
+    dimensions.update(plan.dimensions)  # a variable set to Enabled is a bool, not a number
     dimensions.update(plan.globals.dimensions)
     return dimensions
 

@@ -45,7 +45,12 @@ if TYPE_CHECKING:
         SQLiteConfig,
         StorageManager,
     )
+    from shotbook.types import PureSequencePath
     from shotbook.ui import ExperimentView
+
+    from ._caqtus import CaqtusImportSummary
+    from ._diff import SequenceDiff
+    from ._sequence_file import SequenceFile
 
     StorageConfig: TypeAlias = DuckDBConfig | SQLiteConfig | PostgreSQLConfig
     """Where an experiment keeps its data: one configuration per storage backend."""
@@ -504,6 +509,81 @@ class Experiment:
         from shotbook.analysis import scan_shots
 
         return scan_shots(self.get_storage_manager(), what, where=where, since=since, until=until)
+
+    def import_caqtus(
+        self,
+        source: str | Path,
+        device_types: Mapping[str, Callable[[Mapping[str, object]], object]] | None = None,
+        *,
+        progress: bool = True,
+    ) -> CaqtusImportSummary:
+        """Import a caqtus database (a SQLite file or ``postgresql://...``) into this store.
+
+        ``device_types`` maps caqtus configuration type names to converters
+        (:func:`~shotbook.extension.sequencer_converter`, ``camera_converter``); unmapped types
+        are kept as opaque entries, with a warning. Rerun after an interruption to resume.
+        """
+        from ._caqtus import import_caqtus
+
+        manager = self.get_storage_manager()
+        manager.upgrade()
+        return import_caqtus(source, manager, device_types, progress=progress)
+
+    def export_sequence(
+        self,
+        path: PureSequencePath | str,
+        file: str | Path | None = None,
+        *,
+        with_settings: bool = False,
+    ) -> str:
+        """The sequence at ``path`` as one readable YAML file; written to ``file`` if given.
+
+        Settings only (steps, time lanes, notes) by default: the same sequence always gives
+        the same bytes, for git. ``with_settings=True`` adds the globals and device
+        configurations it ran with (a draft: the current ones), its state and times.
+        """
+        from ._sequence_file import export_sequence_text
+
+        with self.storage_session() as session:
+            text = export_sequence_text(
+                session, self.build_serializer(), path, with_settings=with_settings
+            )
+        if file is not None:
+            Path(file).write_text(text, encoding="utf-8")
+        return text
+
+    def import_sequence(self, file: str | Path, path: PureSequencePath | str) -> SequenceFile:
+        """Create a DRAFT at ``path`` from a file written by :meth:`export_sequence`.
+
+        Refuses (``SequenceFileError``) another format or version, and names every device or
+        lane type this experiment's extensions do not provide. Returns the file's content
+        (with its settings, if any, which a draft cannot pin yet).
+        """
+        from ._sequence_file import import_sequence_text
+
+        text = Path(file).read_text(encoding="utf-8")
+        with self.storage_session() as session:
+            return import_sequence_text(session, self.build_serializer(), text, path, str(file))
+
+    def diff(
+        self, a: PureSequencePath | str, b: PureSequencePath | str | None = None
+    ) -> SequenceDiff:
+        """What differs between sequences ``a`` and ``b``; without ``b``, between what ``a``
+        ran with (its snapshot) and the current global parameters and device configurations.
+
+        Lists globals (old → new), the scan, steps and durations, each changed lane cell,
+        device configuration fields and shot counts; prints as text, renders as an HTML
+        table in the notebook, and ``.differences`` is the list a script can test.
+
+        >>> experiment.diff("/scans/monday", "/scans/today").of_kind("global")  # doctest: +SKIP
+        [Difference(kind='global', where='mot.detuning', old='-15 MHz', new='-12 MHz')]
+        """
+        from ._diff import current_side, diff_sequences, sequence_side
+
+        with self.storage_session() as session, session.transaction():
+            left = sequence_side(session, a)
+            right = current_side(session) if b is None else sequence_side(session, b)
+        return diff_sequences(left, right)
 
     def upgrade_database(self) -> str | None:
         """Create the store, or migrate it to this shotbook's schema (after copying it aside).

@@ -9,6 +9,7 @@ Expression('10 MHz')
 
 from ._builtin import default_registry, register_core_types
 from ._extensions import CellEditor, DeviceExtension, TimeLaneExtension
+from ._opaque import OpaqueDeviceConfiguration
 from ._registry import RegisteredType, RegistryError, TypeRegistry
 from ._serializer import FORMAT_VERSION, SerializationError, Serializer, SerializerProtocol
 
@@ -16,6 +17,7 @@ __all__ = [
     "FORMAT_VERSION",
     "CellEditor",
     "DeviceExtension",
+    "OpaqueDeviceConfiguration",
     "RegisteredType",
     "RegistryError",
     "SerializationError",

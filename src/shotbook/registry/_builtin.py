@@ -24,6 +24,7 @@ from shotbook.types import (
     VariableDeclaration,
 )
 
+from ._opaque import OpaqueDeviceConfiguration
 from ._registry import TypeRegistry
 
 Nested = Callable[[Any], Any]
@@ -106,6 +107,7 @@ def register_core_types(registry: TypeRegistry) -> None:
         encode, decode = _lane_coders(cls)
         registry.register(tag, cls, encode=encode, decode=decode)
     registry.register("time_lanes", TimeLanes, encode=_encode_time_lanes, decode=_decode_time_lanes)
+    registry.register("opaque_device_configuration", OpaqueDeviceConfiguration)
 
 
 def default_registry() -> TypeRegistry:

@@ -380,7 +380,7 @@ class StepsConfiguration:
         namespace = _compiled_globals(globals_)
         scope = _Scope(dict(namespace.dimensions), dict(namespace.units))
         nodes = _compile(self.steps, scope, ())
-        return ScanPlan(namespace, nodes, scope.units)
+        return ScanPlan(namespace, nodes, scope.units, scope.dimensions)
 
     def walk(
         self, globals_: ParameterNamespace | CompiledNamespace | None = None
@@ -421,6 +421,9 @@ class ScanPlan:
     globals: CompiledNamespace
     nodes: list[_Node]
     units: Mapping[str, Unit | None]
+    dimensions: Mapping[str, Dimension] = field(default_factory=dict)
+    """The dimension of every parameter (globals and scan variables; ``Dimension.BOOL`` for
+    a variable set to ``Enabled`` or a comparison)."""
 
     def walk(self) -> Iterator[ShotParameters]:
         """Each shot's parameters (globals first, then the scan's variables)."""
