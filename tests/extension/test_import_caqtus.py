@@ -20,7 +20,11 @@ import numpy as np
 import pytest
 
 from shotbook.compile import CalibratedMapping, DeviceTrigger, LaneValues
-from shotbook.device.sim import SimulatedCameraConfiguration, SimulatedSequencerConfiguration
+from shotbook.device.sim import (
+    SimulatedCameraConfiguration,
+    SimulatedSequencerConfiguration,
+    SimulatedWorld,
+)
 from shotbook.extension import (
     CaqtusImportError,
     Experiment,
@@ -44,8 +48,16 @@ from .caqtus_fixture import SCAN, fixture_dir, scaled_copy
 MAPPING = {
     "DemoDigitalSequencerConfiguration": sequencer_converter(SimulatedSequencerConfiguration),
     "DemoAnalogSequencerConfiguration": sequencer_converter(SimulatedSequencerConfiguration),
+    # the simulated world wired to the caqtus lab's own channels (named by their descriptions)
     "DemoCameraConfiguration": camera_converter(
-        SimulatedCameraConfiguration, time_of_flight="tof_time"
+        SimulatedCameraConfiguration,
+        world=SimulatedWorld(
+            cooling_light=("DigitalSeq", "MOT shutter"),
+            repump=("DigitalSeq", "repump shutter"),
+            coil_current=("AnalogSeq", "MOT coils current"),
+            detuning=("AnalogSeq", "MOT detuning"),
+        ),
+        imaging_light=("DigitalSeq", "imaging AOM"),
     ),
 }
 
