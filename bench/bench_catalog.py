@@ -33,9 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import duckdb  # noqa: E402
 
 from shotbook.registry import Serializer, default_registry  # noqa: E402
-from shotbook.session._config import DuckDBConfig  # noqa: E402
-from shotbook.session._duckdb._manager import DuckDBStorageManager  # noqa: E402
-from shotbook.session._interfaces import RunOwner  # noqa: E402
+from shotbook.session import DuckDBConfig, DuckDBStorageManager, RunOwner  # noqa: E402
 from shotbook.types import (  # noqa: E402
     ExecuteShot,
     LinspaceLoop,

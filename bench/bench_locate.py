@@ -31,9 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from shotbook.registry import Serializer, default_registry  # noqa: E402
-from shotbook.session._config import DuckDBConfig  # noqa: E402
-from shotbook.session._duckdb._manager import DuckDBStorageManager  # noqa: E402
-from shotbook.session._interfaces import RunOwner  # noqa: E402
+from shotbook.session import DuckDBConfig, DuckDBStorageManager, RunOwner  # noqa: E402
 from shotbook.session._parquet import _locator as _shot_locator  # noqa: E402
 from shotbook.session._parquet._locator import MARKER_NAME  # noqa: E402
 from shotbook.types import ExecuteShot, ParameterNamespace, StepsConfiguration, TimeLanes  # noqa: E402

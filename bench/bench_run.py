@@ -51,7 +51,7 @@ from shotbook.device import ShotRunner, open_devices  # noqa: E402
 from shotbook.device.remote import DeviceServer, InsecureRPCConfiguration  # noqa: E402
 from shotbook.device.sim import register_sim_types, simulated_lab  # noqa: E402
 from shotbook.registry import Serializer, default_registry  # noqa: E402
-from shotbook.session._config import DuckDBConfig  # noqa: E402
+from shotbook.session import DuckDBConfig  # noqa: E402
 from shotbook.types import (  # noqa: E402
     AnalogTimeLane,
     CameraTimeLane,
@@ -222,7 +222,7 @@ def run_bare_loop(
     compact_every: int,
 ) -> float:
     """The layers' own cost: compile, run, analyse, store, one after the other."""
-    from shotbook.session._parquet._store import ParquetShotStore
+    from shotbook.session import ParquetShotStore
 
     configurations = lab("pc-2" if servers else None)
     compiler = SequenceCompiler(lanes(), configurations, compilers)

@@ -30,10 +30,7 @@ import numpy as np
 import polars as pl
 
 from shotbook.registry import Serializer, default_registry
-from shotbook.session._config import DuckDBConfig
-from shotbook.session._interfaces import RunOwner
-from shotbook.session._postgresql_config import PostgreSQLConfig
-from shotbook.session._sqlite_config import SQLiteConfig
+from shotbook.session import DuckDBConfig, PostgreSQLConfig, RunOwner, SQLiteConfig
 from shotbook.types import ExecuteShot, ParameterNamespace, StepsConfiguration, TimeLanes
 
 PARAMETERS = ("mot.detuning", "mot.power", "probe.detuning", "wait_time", "repump.power",

@@ -29,7 +29,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shotbook.session._parquet._store import ParquetShotStore
+from shotbook.session import ParquetShotStore
 
 SHOTS = 200
 SCALARS = ["analysis.atom_number", "analysis.x", "analysis.width"]
