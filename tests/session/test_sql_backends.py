@@ -364,3 +364,35 @@ def test_postgresql_unreachable_is_a_clear_error(serializer: Serializer) -> None
     ):
         session.paths.all_paths()
     manager.close()
+
+
+def test_a_shot_stored_between_the_schema_and_the_rows_is_read_whole(
+    manager: Any, steps: Any, lanes: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader of a running sequence reads the schema, then the rows: a shot stored between
+    the two (with the sequence's first columns) must come back with its columns, not as a
+    row missing them (seen as KeyError 'camera.picture' in a reader process on PostgreSQL)."""
+    from shotbook.session._sql._shots import SQLShotReader
+
+    picture = np.arange(6, dtype=np.uint16).reshape(2, 3)
+    with manager.session() as session:
+        session.sequences.create("/live", steps, lanes)
+        session.sequences.prepare("/live", ParameterNamespace.empty(), {}, RunOwner.current(), 2)
+        with session.sequences.start("/live") as writer:
+            real_columns = SQLShotReader.columns
+            calls = 0
+
+            def columns_then_a_shot(reader: Any, sequence_id: str) -> Any:
+                nonlocal calls
+                schema = real_columns(reader, sequence_id)
+                calls += 1
+                if calls == 1:  # the writer stores shot 0 right after the schema was read
+                    writer.write_shot(0, {"n": 0}, {"camera.picture": picture}, T0, T0)
+                return schema
+
+            monkeypatch.setattr(SQLShotReader, "columns", columns_then_a_shot)
+            frame = session.sequences.read("/live")
+            monkeypatch.setattr(SQLShotReader, "columns", real_columns)
+        assert frame["shot_index"].to_list() == [0]
+        assert frame["n"].to_list() == [0]
+        assert np.array_equal(np.asarray(frame["camera.picture"][0]), picture)

@@ -208,6 +208,10 @@ class SQLShotWriter:
         return f"SQLShotWriter({str(self._path)!r})"
 
 
+_SCHEMA_RETRIES = 5
+"""Reads of a running sequence done again when a shot brought new columns meanwhile."""
+
+
 def read_columns(tx: SQLTransaction, sequence_id: str) -> dict[str, ColumnInfo]:
     """The column schema of a sequence's shots, in the order the columns first appeared."""
     rows = tx.all(
@@ -257,8 +261,29 @@ class SQLShotReader:
 
         Only the requested columns are read (``shot_index`` always); ``shots`` keeps only
         these indices. All queries read one snapshot of the database.
+
+        The column schema is read in a transaction of its own, before the rows: a shot stored
+        in between would bring rows whose columns the schema lacks. Columns are only ever
+        added, with the shot that brings them, so a schema read again after the rows that has
+        not changed covers every row read; otherwise the read is done again.
         """
         schema = self.columns(sequence_id)
+        for _ in range(_SCHEMA_RETRIES):
+            table = self._read_rows(sequence_id, columns, shots, schema)
+            again = self.columns(sequence_id)
+            if again == schema:
+                return table, schema
+            schema = again
+        return self._read_rows(sequence_id, columns, shots, schema), schema
+
+    def _read_rows(
+        self,
+        sequence_id: str,
+        columns: Sequence[str] | None,
+        shots: Sequence[int] | None,
+        schema: dict[str, ColumnInfo],
+    ) -> pa.Table:
+        """The rows of :meth:`read_table` for this schema, in one snapshot."""
         names = _resolve(columns, schema, sequence_id)
         scalars = [n for n in names if n in schema and schema[n].kind != "array"]
         arrays = [n for n in names if n in schema and schema[n].kind == "array"]
@@ -311,10 +336,9 @@ class SQLShotReader:
             built[name] = _array_column(table, schema[name], base)
         fields = {field.name: field for field in fixed_fields()}
         fields.update({name: arrow_field(info) for name, info in schema.items()})
-        table = pa.Table.from_arrays(
+        return pa.Table.from_arrays(
             [built[name] for name in names], schema=pa.schema([fields[name] for name in names])
         )
-        return table, schema
 
     def read_polars(
         self,
