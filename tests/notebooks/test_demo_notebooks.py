@@ -161,7 +161,7 @@ def test_custom_device_and_lane_run_and_store_data(tmp_path: Path) -> None:
     assert "lanes: ['digital', 'analog', 'camera', 'shutter']" in text
     # the new lane type went through the store and came back (equal neighbours merged)
     assert "ShutterTimeLane.from_blocks([('closed', 2), ('open', 2), ('closed', 2)])" in text
-    assert "state='finished', number_of_shots=3" in text
+    assert "finished after 3 / 3 shots" in text
     assert "('shutter.edges', Array(Float64, shape=(1, 2)))" in text
 
     probe = _probe(notebook)
