@@ -7,14 +7,13 @@ process, and in the environment of the device-server processes the tests start.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.device.conftest import ServerProcess
 
 os.environ.setdefault("PYLON_CAMEMU", "2")
 
@@ -59,34 +58,11 @@ def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, np
     }
 
 
-class BaslerServer:
+class BaslerServer(ServerProcess):
     """A device server in a subprocess serving emulated Basler cameras."""
 
     def __init__(self, log_dir: Path) -> None:
-        env = {**os.environ, "PYLON_CAMEMU": "2"}
-        self.process = subprocess.Popen(
-            [sys.executable, str(SERVER_SCRIPT), "--log-dir", str(log_dir)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()))
-        reader.start()
-        reader.join(60)
-        if not line or " listening on tcp://127.0.0.1:" not in line[0]:
-            self.kill()
-            raise RuntimeError(f"the device server did not start: {self.process.stderr.read()}")
-        self.port = int(line[0].rsplit(":", 1)[1])
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(10)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        super().__init__(log_dir, script=SERVER_SCRIPT, env={"PYLON_CAMEMU": "2"}, start_timeout=60)
 
 
 @pytest.fixture(scope="module")

@@ -37,20 +37,26 @@ def registry() -> TypeRegistry:
 class ServerProcess:
     """A device server running in a subprocess (``python device_server_script.py``)."""
 
-    def __init__(self, log_dir: Path, *args: str) -> None:
-        env = dict(os.environ)
+    def __init__(
+        self,
+        log_dir: Path,
+        *args: str,
+        script: Path = SCRIPT,
+        env: dict[str, str] | None = None,
+        start_timeout: float = 30,
+    ) -> None:
         self.log_dir = log_dir
         self.process = subprocess.Popen(
-            [sys.executable, str(SCRIPT), "--log-dir", str(log_dir), *args],
+            [sys.executable, str(script), "--log-dir", str(log_dir), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
+            env={**os.environ, **(env or {})},
         )
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()))
         reader.start()
-        reader.join(30)
+        reader.join(start_timeout)
         if not line or " listening on tcp://127.0.0.1:" not in line[0]:
             self.kill()
             raise RuntimeError(f"the device server did not start: {self.process.stderr.read()}")
