@@ -47,11 +47,12 @@ from .conftest import SENSOR, BaslerServer, file_features
 COMPILERS: dict[type, Any] = {BaslerCameraConfiguration: BaslerCameraCompiler}
 
 
-def lanes() -> TimeLanes:
-    """Two pictures per shot: 'atoms' lasting ``exposure``, 'background' 2 ms later."""
+def lanes(load: str = "1 ms") -> TimeLanes:
+    """Two pictures per shot: 'atoms' lasting ``exposure`` after ``load``, 'background' 2 ms
+    later."""
     return TimeLanes(
         ["load", "atoms", "gap", "background", "end"],
-        ["1 ms", "exposure", "2 ms", "exposure", "1 ms"],
+        [load, "exposure", "2 ms", "exposure", "1 ms"],
         {"camera": CameraTimeLane([None, "atoms", None, "background", None])},
     )
 
@@ -67,8 +68,10 @@ def configuration(**options: Any) -> BaslerCameraConfiguration:
     return BaslerCameraConfiguration(**values)
 
 
-def compile_scan(config: BaslerCameraConfiguration, exposures: list[float]) -> list[dict[str, Any]]:
-    compiler = SequenceCompiler(lanes(), {"camera": config}, compilers=COMPILERS)
+def compile_scan(
+    config: BaslerCameraConfiguration, exposures: list[float], load: str = "1 ms"
+) -> list[dict[str, Any]]:
+    compiler = SequenceCompiler(lanes(load), {"camera": config}, compilers=COMPILERS)
     return [
         dict(compiler.compile_shot(ShotParameters({"exposure": e}, {"exposure": parse_unit("s")})))
         for e in exposures
@@ -204,7 +207,9 @@ def test_the_master_starts_only_once_the_camera_is_ready_for_its_trigger(
     frames: dict[str, Any],
 ) -> None:
     config = configuration(features=file_features(frames["mono8"][0]))
-    shots = compile_scan(config, [1e-3, 2e-3])
+    # software triggers are timed from arming (not hardware-timed): the first one comes 300 ms
+    # after it, so that a loaded machine still starts the master before the camera fires
+    shots = compile_scan(config, [1e-3, 2e-3], load="300 ms")
     with BaslerCamera("camera", **init(config)) as camera:
         assert not camera.ready_for_trigger
         master = CheckingSequencer(camera)
