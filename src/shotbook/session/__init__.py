@@ -41,8 +41,10 @@ from ._errors import (
 # The storage interfaces every backend implements, and what they hand out.
 # What a store that keeps shots as Parquet folders also answers (the default backend).
 from ._interfaces import (
+    DatedPaths,
     ExperimentSession,
     PathHierarchy,
+    RestorableSequences,
     RunningSequence,
     RunOwner,
     SequenceCollection,
@@ -104,6 +106,7 @@ __all__ = [
     "CopyProgress",
     "CopySummary",
     "CopyVerificationError",
+    "DatedPaths",
     "DuckDBConfig",
     "DuckDBStorageManager",
     "ExperimentSession",
@@ -117,6 +120,7 @@ __all__ = [
     "PathIsSequenceError",
     "PathNotFoundError",
     "PostgreSQLConfig",
+    "RestorableSequences",
     "RunOwner",
     "RunningSequence",
     "SQLiteConfig",

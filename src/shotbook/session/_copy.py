@@ -19,7 +19,14 @@ import numpy as np
 from shotbook.types._paths import PureSequencePath
 
 from ._errors import StorageError
-from ._interfaces import ExperimentSession, RunOwner, SequenceStats, StorageManager
+from ._interfaces import (
+    DatedPaths,
+    ExperimentSession,
+    RestorableSequences,
+    RunOwner,
+    SequenceStats,
+    StorageManager,
+)
 from ._states import State
 
 
@@ -91,10 +98,9 @@ def copy_store(
         folders = sorted(source.paths.all_paths() - sequence_paths, key=lambda p: p.parts)
         for folder in folders:
             destination.paths.create(folder)
-        set_date = getattr(destination.paths, "set_creation_date", None)
-        if set_date is not None:
+        if isinstance(destination.paths, DatedPaths):
             for folder in folders:
-                set_date(folder, source.paths.creation_date(folder))
+                destination.paths.set_creation_date(folder, source.paths.creation_date(folder))
         shots = 0
         for done, stats in enumerate(sequences, start=1):
             shots += _copy_sequence(source, destination, stats)
@@ -154,9 +160,8 @@ def _copy_sequence(
             target.interrupt(path)
         elif state is State.CRASHED:
             target.crash(path, source_sequences.get_traceback(path) or "")
-    restore = getattr(target, "restore_record", None)
-    if restore is not None:
-        restore(path, stats)
+    if isinstance(target, RestorableSequences):
+        target.restore_record(path, stats)
     return copied
 
 

@@ -372,6 +372,24 @@ class StorageManager(Protocol):
 
 
 @runtime_checkable
+class DatedPaths(Protocol):
+    """A path hierarchy that takes back recorded creation dates (a copy, an import)."""
+
+    def set_creation_date(self, path: PathLike, created: datetime) -> None:
+        """Record another creation date for ``path``."""
+        ...
+
+
+@runtime_checkable
+class RestorableSequences(Protocol):
+    """Sequences that take back their recorded times and run information (a copy, an import)."""
+
+    def restore_record(self, path: PathLike, stats: SequenceStats) -> None:
+        """Record the times and run information of ``stats`` for the sequence ``path``."""
+        ...
+
+
+@runtime_checkable
 class ShotFolders(Protocol):
     """A store (or a session on it) that keeps each sequence's shots as a Parquet folder.
 

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from shotbook.session import (
+    DatedPaths,
     ExperimentSession,
+    RestorableSequences,
     RunOwner,
     SequenceStats,
     State,
@@ -128,7 +130,7 @@ def import_caqtus(
             )
         sequences = caqtus.sequences()
         sequence_paths = {s.path for s in sequences}
-        set_date = getattr(session.paths, "set_creation_date", None)
+        paths = session.paths
         created: dict[str, datetime] = {}
         for row in caqtus.paths():
             created[row.path] = row.created
@@ -137,8 +139,8 @@ def import_caqtus(
             folder = _path(row.path, "table path")
             if not session.paths.exists(folder):
                 session.paths.create(folder)
-                if set_date is not None:
-                    set_date(folder, row.created)
+                if isinstance(paths, DatedPaths):
+                    paths.set_creation_date(folder, row.created)
             summary.folders += 1
         counts = {s.id: caqtus.shot_count(s) for s in sequences}
         from tqdm.auto import tqdm
@@ -220,9 +222,8 @@ def _import_sequence(
             host=None,
             shotbook_version=None,
         )
-        restore = getattr(target, "restore_record", None)
-        if restore is not None:
-            restore(path, record)
+        if isinstance(target, RestorableSequences):
+            target.restore_record(path, record)
     except Exception as error:
         reason = str(error)
         try:
