@@ -530,6 +530,44 @@ class Optics:
         return self.pixel_size / self.magnification
 
 
+def cloud_geometry(
+    settings: SimulatedWorld, cloud: CloudState, time: float, noise: ShotNoise
+) -> tuple[float, float, float, float]:
+    """The cloud seen at ``time`` with the shot's noise: ``(atoms, rms size, x, y)`` (m,
+    object plane): ballistic expansion and fall since its release."""
+    atoms = cloud.atoms * noise.atoms
+    flight = 0.0 if cloud.released_at is None else max(time - cloud.released_at, 0.0)
+    temperature = cloud.temperature * noise.temperature
+    sigma = math.sqrt(
+        (settings.sigma0 * noise.size) ** 2
+        + BOLTZMANN_CONSTANT * temperature * flight**2 / settings.mass
+    )
+    cx = settings.initial_centre[0] + noise.offset[0]
+    cy = settings.initial_centre[1] + noise.offset[1] + 0.5 * settings.gravity * flight**2
+    return atoms, sigma, cx, cy
+
+
+def cloud_box(
+    edges_x: np.ndarray, edges_y: np.ndarray, cx: float, cy: float, sigma: float, scale: float
+) -> tuple[slice, slice, np.ndarray] | None:
+    """Rows, columns and pixel-integrated profile (fractions of the atoms per pixel) of the
+    part of the picture where ``scale`` × the profile exceeds a negligible amount; ``None``
+    when the cloud is nowhere (all coordinates in pixels)."""
+    if scale <= 0:
+        return None
+    profile_x = _integrated_profile(edges_x, cx, sigma)
+    profile_y = _integrated_profile(edges_y, cy, sigma)
+    threshold = _NEGLIGIBLE_ELECTRONS / scale
+    peak_x, peak_y = float(profile_x.max()), float(profile_y.max())
+    rows = np.flatnonzero(profile_y * peak_x > threshold)
+    cols = np.flatnonzero(profile_x * peak_y > threshold)
+    if not rows.size or not cols.size:
+        return None
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    c0, c1 = int(cols[0]), int(cols[-1]) + 1
+    return slice(r0, r1), slice(c0, c1), np.outer(profile_y[r0:r1], profile_x[c0:c1])
+
+
 def render(
     *,
     settings: SimulatedWorld,
@@ -544,15 +582,7 @@ def render(
     """One fluorescence picture (uint16, ``(height, width)`` of ``roi``)."""
     x0, y0, width, height = roi
     pixel = optics.effective_pixel_size
-    atoms = cloud.atoms * noise.atoms
-    flight = 0.0 if cloud.released_at is None else max(time - cloud.released_at, 0.0)
-    temperature = cloud.temperature * noise.temperature
-    sigma = math.sqrt(
-        (settings.sigma0 * noise.size) ** 2
-        + BOLTZMANN_CONSTANT * temperature * flight**2 / settings.mass
-    )
-    cx = settings.initial_centre[0] + noise.offset[0]
-    cy = settings.initial_centre[1] + noise.offset[1] + 0.5 * settings.gravity * flight**2
+    atoms, sigma, cx, cy = cloud_geometry(settings, cloud, time, noise)
     px, py = noise.pointing
     probe = noise.probe * math.exp(-2.0 * (px * px + py * py) / settings.probe_waist**2)
     electrons = atoms * optics.photon_rate * light_time * optics.quantum_efficiency * probe
@@ -561,20 +591,12 @@ def render(
     frame *= np.float32(math.sqrt(optics.read_noise**2 + stray))
     frame += np.float32(optics.bias + stray)
     if electrons > 0:
-        scale_pixels = sigma / pixel
         edges_x = np.arange(x0, x0 + width + 1, dtype=np.float64) - 0.5
         edges_y = np.arange(y0, y0 + height + 1, dtype=np.float64) - 0.5
-        profile_x = _integrated_profile(edges_x, cx / pixel, scale_pixels)
-        profile_y = _integrated_profile(edges_y, cy / pixel, scale_pixels)
-        threshold = _NEGLIGIBLE_ELECTRONS / electrons
-        peak_x, peak_y = float(profile_x.max()), float(profile_y.max())
-        rows = np.flatnonzero(profile_y * peak_x > threshold)
-        cols = np.flatnonzero(profile_x * peak_y > threshold)
-        if rows.size and cols.size:
-            r0, r1 = int(rows[0]), int(rows[-1]) + 1
-            c0, c1 = int(cols[0]), int(cols[-1]) + 1
-            mean = np.outer(profile_y[r0:r1] * electrons, profile_x[c0:c1])
-            frame[r0:r1, c0:c1] += rng.poisson(mean)
+        box = cloud_box(edges_x, edges_y, cx / pixel, cy / pixel, sigma / pixel, electrons)
+        if box is not None:
+            rows, cols, profile = box
+            frame[rows, cols] += rng.poisson(profile * electrons)
     np.rint(frame, out=frame)
     np.clip(frame, 0.0, _UINT16_MAX, out=frame)
     return frame.astype(np.uint16)
