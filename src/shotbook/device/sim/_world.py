@@ -48,8 +48,12 @@ index as its key): atom number (relative rms ``atom_number_noise``), the cloud's
 and initial size (``temperature_noise``, ``size_noise``), cloud position
 (``position_jitter``), probe intensity (``probe_intensity_noise``) and pointing
 (``probe_pointing_jitter`` across a probe of waist ``probe_waist``); the camera adds photon
-shot noise, read noise and stray light (Gaussian of the Poisson variance). Not simulated:
-absorption imaging, optical pumping, density-dependent losses and light-assisted collisions,
+shot noise, read noise and stray light (Gaussian of the Poisson variance).
+
+**Gates and absorption imaging**: a light passes only while its gates (e.g. a shutter's TTL)
+pass it, and a camera may image by absorption: see :mod:`shotbook.device.sim._imaging`.
+
+Not simulated: optical pumping, density-dependent losses and light-assisted collisions,
 the MOT's own position/shape dependence on the knobs, atoms pushed by the imaging light,
 eddy currents, camera dark current, cosmic rays, clock drifts.
 """
