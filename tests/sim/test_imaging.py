@@ -168,7 +168,7 @@ def test_a_picture_with_the_probe_outside_its_exposure_is_dark() -> None:
     assert data["camera.probe"].astype(float).mean() > 1000  # the probe picture is lit
 
 
-def test_absorption_without_its_probe_or_its_pictures_is_refused_before_the_run() -> None:
+def test_a_missing_probe_gate_or_picture_is_refused_before_the_run() -> None:
     from shotbook.compile import check_sequence
     from shotbook.device.sim import sim_compilers
     from shotbook.types import ExecuteShot, ParameterNamespace, StepsConfiguration
@@ -195,6 +195,19 @@ def test_absorption_without_its_probe_or_its_pictures_is_refused_before_the_run(
         check_sequence(tof_lanes(), scan, globals_, absorption_lab(world()), compilers=compilers)
     assert "its probe picture 'probe' is not taken by its lane" in str(caught.value)
     assert "its dark picture 'dark' is not taken by its lane" in str(caught.value)
+    gates = lab(world(cooling_light_gates=(LightGate("digital", "mot shutter"),)))
+    gates["camera"] = dataclasses.replace(
+        gates["camera"], imaging_gates=(LightGate("analog", "mot detuning"),)
+    )
+    with pytest.raises(SequenceCheckError) as caught:
+        check_sequence(tof_lanes(), scan, globals_, gates, compilers=compilers)
+    assert (
+        "the world's cooling light gate 0 is channel 'mot shutter' of device 'digital', which "
+        "has no such channel"
+    ) in str(caught.value)
+    assert "imaging gate 0 must be a digital channel; channel 'mot detuning' of device " in str(
+        caught.value
+    )
 
 
 def shutter_lab(opening_delay: float = 0.0) -> dict:
@@ -252,3 +265,33 @@ def test_stored_camera_configurations_without_gates_or_absorption_still_open() -
     assert serializer.loads(serializer.dumps(gated)) == gated
     absorbing = absorption_lab(world(), probe_light=("digital", "imaging light"))["camera"]
     assert serializer.loads(serializer.dumps(absorbing)) == absorbing
+
+
+def test_a_shutter_on_the_cooling_light_gates_the_loading() -> None:
+    """The MOT beams through a shutter whose blade opens 100 ms late: the load lasts 100 ms
+    less; a shutter kept shut loads nothing."""
+    shutter = LightGate("digital", "probe shutter", opening_delay=0.1)
+    settings = world(**QUIET, cooling_light_gates=(shutter,))
+    configurations = shutter_lab()
+    configurations["camera"] = dataclasses.replace(
+        configurations["camera"], world=settings, imaging_gates=()
+    )
+    #       load,  fly,   image, wait,  background
+    opened = [True, False, False, False, False]
+    shut = [False] * 5
+    late, never = (
+        run_shots(
+            tof_lanes().with_lane("probe shutter", DigitalTimeLane(lane)),
+            [parameters(flight=1e-3)],
+            configurations,
+        )[0]
+        for lane in (opened, shut)
+    )
+    counts_per_atom = 1e5 * EXPOSURE * 0.7  # the camera's photon_rate × exposure × QE
+
+    def atoms(data: dict) -> float:
+        signal = data["camera.atoms"].astype(float) - data["camera.background"]
+        return float(signal.sum()) / counts_per_atom
+
+    assert atoms(late) == pytest.approx(expected_atoms(settings, 0.5 - 0.1), rel=0.03)
+    assert abs(atoms(never)) < 100  # read noise of 128×128 pixels: ~ 7 atoms rms

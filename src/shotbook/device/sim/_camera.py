@@ -10,15 +10,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._protocols import CameraTimeoutError, remote
-from ._imaging import (
-    AbsorptionImaging,
-    LightGate,
-    as_absorption,
-    as_gate,
-    fringe_phases,
-    gated,
-    render_absorption,
-)
+from ._gates import LightGate, as_gates, gated
+from ._imaging import AbsorptionImaging, as_absorption, fringe_phases, render_absorption
 from ._signals import overlap
 from ._world import (
     Optics,
@@ -57,7 +50,8 @@ class SimulatedCamera:
     while the imaging light (``imaging_light``: ``(device, channel)``) is on during the
     exposure (see :mod:`shotbook.device.sim._world`), or, with ``absorption`` set, the probe
     transmitted through the cloud (see :mod:`shotbook.device.sim._imaging`). The light
-    reaches the atoms only while each of ``imaging_gates`` (e.g. a shutter's TTL) passes it.
+    reaches the atoms only while each of ``imaging_gates`` (e.g. a shutter's TTL) passes it
+    (see :mod:`shotbook.device.sim._gates`).
     Nothing comes from the shot's parameters. A picture whose trigger never comes fails with
     :class:`CameraTimeoutError`; a camera that nothing triggers takes dark pictures.
 
@@ -142,7 +136,7 @@ class SimulatedCamera:
                 f"{where}: imaging_light is (device, channel), got {imaging_light!r}"
             ) from None
         self.imaging_light = (str(device), str(channel))
-        self.imaging_gates = tuple(as_gate(gate, where) for gate in imaging_gates)
+        self.imaging_gates = as_gates(imaging_gates, where)
         self.absorption = as_absorption(absorption, where)
         numbers = {
             "pixel_size": pixel_size,

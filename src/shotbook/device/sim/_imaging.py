@@ -1,18 +1,9 @@
-"""How light reaches the simulated atoms and camera: gates on a light, and absorption imaging.
+"""Absorption imaging on a simulated camera (:class:`AbsorptionImaging`, opt-in).
 
-**Gates** (:class:`LightGate`). A light's wiring names the channel that switches it (its
-AOM's TTL, e.g. the camera's ``imaging_light``); a gate is one more ``(device, channel)``
-that must be high for the light to pass: a mechanical shutter's TTL, an extra AOM. A
-shutter driven by its own lane through ``DeviceTrigger("shutter")`` on a sequencer channel is
-a gate on that channel. A blade is late: it lets light through from ``opening_delay`` after
-the channel rises until ``closing_delay`` after it falls (the world's own response, like the
-volts → MHz of an AOM; jitter and the blade's partial transit are not simulated). The light
-reaches the atoms only while its channel and every gate pass it.
-
-**Absorption imaging** (:class:`AbsorptionImaging`, opt-in on a simulated camera). The
-usual three pictures, named by role: ``atoms`` (probe through the cloud), ``probe`` (probe
+The usual three pictures, named by role: ``atoms`` (probe through the cloud), ``probe`` (probe
 alone, after the cloud has gone) and ``dark`` (no probe). Every picture shows what the probe
-(its channel ``probe_light``, the camera's imaging light by default, and the camera's gates)
+(its channel ``probe_light``, the camera's imaging light by default, and the camera's gates,
+see :mod:`shotbook.device.sim._gates`)
 transmits during its exposure, so the roles only tell the analysis which is which. In SI
 units, with the pixel's object-plane size ``p = pixel_size / magnification``:
 
@@ -49,13 +40,11 @@ the camera's full well (counts clip at 65535).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
-from ._signals import Signal, intersect
 from ._world import (
     _UINT16_MAX,
     CloudState,
@@ -70,8 +59,6 @@ __all__ = [
     "RB87_D2_WAVELENGTH",
     "RB87_SATURATION_INTENSITY",
     "AbsorptionImaging",
-    "LightGate",
-    "gated",
     "render_absorption",
 ]
 
@@ -81,79 +68,6 @@ RB87_D2_WAVELENGTH = 780.241209686e-9  # m
 RB87_SATURATION_INTENSITY = 16.6933  # W/m² (1.66933 mW/cm², σ+ cycling transition)
 _MAX_SATURATION = 50.0
 _NEWTON_DENSITY = 1e-3
-
-
-@dataclass(frozen=True)
-class LightGate:
-    """A channel that must be high for a light to pass (a shutter's or an AOM's TTL).
-
-    The light passes from ``opening_delay`` seconds after the channel rises until
-    ``closing_delay`` seconds after it falls (a mechanical shutter: 1–5 ms; an AOM: ~1 µs,
-    0 here).
-
-    Example:
-        >>> LightGate("digital", "shutter ttl", opening_delay=2e-3).opening_delay
-        0.002
-    """
-
-    device: str
-    channel: str
-    opening_delay: float = 0.0
-    closing_delay: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("device", "channel"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"LightGate.{name} is a non-empty str, got {value!r}")
-        for name in ("opening_delay", "closing_delay"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"LightGate.{name} is a number of seconds, got {value!r}")
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"LightGate.{name} must be finite and >= 0 s, got {value!r}")
-            object.__setattr__(self, name, float(value))
-
-    @property
-    def ref(self) -> tuple[str, str]:
-        """The gate's ``(device, channel)``."""
-        return self.device, self.channel
-
-    def passing(self, signal: Signal) -> list[tuple[float, float]]:
-        """When the gate passes light, given its channel's signal."""
-        out: list[tuple[float, float]] = []
-        for start, stop in signal.on_intervals():
-            a, b = start + self.opening_delay, stop + self.closing_delay
-            if b <= a:
-                continue
-            if out and a <= out[-1][1]:
-                out[-1] = (out[-1][0], max(out[-1][1], b))
-            else:
-                out.append((a, b))
-        return out
-
-
-def as_gate(value: Any, where: str) -> LightGate:
-    """A :class:`LightGate` from itself, a mapping of its fields or ``(device, channel)``."""
-    try:
-        if isinstance(value, LightGate):
-            return value
-        if isinstance(value, Mapping):
-            return LightGate(**dict(value))
-        return LightGate(*value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{where}: a gate is a LightGate(device, channel, opening_delay, closing_delay), "
-            f"got {value!r} ({exc})"
-        ) from None
-
-
-def gated(light: Signal, gates: Sequence[tuple[LightGate, Signal]]) -> list[tuple[float, float]]:
-    """When a light switched by ``light`` passes all its ``gates`` (each with its signal)."""
-    passing = light.on_intervals()
-    for gate, signal in gates:
-        passing = intersect(passing, gate.passing(signal))
-    return passing
 
 
 _POSITIVE = ("fringe_period", "wavelength", "saturation_intensity", "saturation_parameter")

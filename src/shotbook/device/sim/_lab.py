@@ -31,7 +31,8 @@ from shotbook.types import Expression
 
 from .._registration import register_device_class
 from ._camera import SimulatedCamera
-from ._imaging import AbsorptionImaging, LightGate, as_gate
+from ._gates import LightGate, as_gates
+from ._imaging import AbsorptionImaging
 from ._sequencer import SimulatedSequencer
 from ._world import SimulatedWorld
 
@@ -117,7 +118,7 @@ class SimulatedCameraConfiguration(CameraConfiguration):
             )
         object.__setattr__(self, "imaging_light", light)
         try:
-            gates = tuple(as_gate(gate, "imaging_gates") for gate in self.imaging_gates or ())
+            gates = as_gates(self.imaging_gates, "imaging_gates")
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(str(exc)) from None
         object.__setattr__(self, "imaging_gates", gates)
@@ -239,6 +240,11 @@ class SimulatedCameraCompiler(CameraCompiler):
             *(
                 (f"imaging gate {k}", gate.ref, False)
                 for k, gate in enumerate(config.imaging_gates)
+            ),
+            *(
+                (f"the world's {role.replace('_', ' ')} gate {k}", gate.ref, False)
+                for role, gates in config.world.gates().items()
+                for k, gate in enumerate(gates)
             ),
         ]
         absorption = config.absorption

@@ -33,6 +33,10 @@ in place and its temperature relaxes with time constant ``molasses_time`` toward
 minimum ``T_sub = sub_doppler_temperature`` at ``δ_m = molasses_detuning``, width ``w_m =
 molasses_width``); on the blue side (``δ ≥ 0``) the atoms are lost within ``molasses_time``.
 
+A light (the cooling light, the repumper) is on while its channel is high and each of its
+gates (``cooling_light_gates``, ``repump_gates``: a shutter's TTL, see
+:mod:`shotbook.device.sim._gates`) passes it.
+
 **Flight** (cooling light or repumper off): ballistic, ``σ² = σ0² + k_B T t²/m`` and a fall
 ``g t²/2`` along the image's ``+y`` from the release. A MOT switched on again loads a new
 cloud from zero (the flying one is lost; no recapture).
@@ -70,6 +74,7 @@ from typing import Any
 import numpy as np
 
 from ._atom_cloud import BOLTZMANN_CONSTANT, RB87_MASS, STANDARD_GRAVITY, _integrated_profile
+from ._gates import LightGate, as_gates, gated
 from ._signals import Signal, channel_pieces
 
 __all__ = ["ChannelRef", "CloudState", "SimulatedWorld", "World", "join_world", "leave_world"]
@@ -113,6 +118,8 @@ class SimulatedWorld:
     repump: tuple[str, str] = ("digital", "repump")
     coil_current: tuple[str, str] = ("analog", "coil current")
     detuning: tuple[str, str] = ("analog", "mot detuning")
+    cooling_light_gates: tuple[LightGate, ...] = ()  # e.g. the MOT beams' shutter
+    repump_gates: tuple[LightGate, ...] = ()
     # the world's own responses
     detuning_per_volt: float = 6e6  # Hz/V: an AOM's VCO, 6 MHz per volt
     current_per_volt: float = 2.0  # A/V: the coils' current supply
@@ -146,6 +153,8 @@ class SimulatedWorld:
     def __post_init__(self) -> None:
         for name in ("cooling_light", "repump", "coil_current", "detuning"):
             object.__setattr__(self, name, _ref(getattr(self, name), name))
+        for name in ("cooling_light_gates", "repump_gates"):
+            object.__setattr__(self, name, as_gates(getattr(self, name), f"SimulatedWorld.{name}"))
         centre = tuple(float(v) for v in self.initial_centre)
         if len(centre) != 2:
             raise ValueError(f"SimulatedWorld.initial_centre is (x, y), got {centre!r}")
@@ -184,6 +193,10 @@ class SimulatedWorld:
             "coil_current": self.coil_current,
             "detuning": self.detuning,
         }
+
+    def gates(self) -> dict[str, tuple[LightGate, ...]]:
+        """The gates of the cooling light and the repumper (see :mod:`._gates`)."""
+        return {"cooling_light": self.cooling_light_gates, "repump": self.repump_gates}
 
     @property
     def max_atom_number(self) -> float:
@@ -381,6 +394,12 @@ class World:
         points = {0.0, *times}
         for signal in roles.values():
             points.update(signal.breakpoints())
+        passing: dict[str, list[tuple[float, float]]] = {}
+        for role, gates in settings.gates().items():
+            if gates:
+                signals = [(gate, self.signal(gate.ref)) for gate in gates]
+                passing[role] = gated(roles[role], signals)
+                points.update(t for interval in passing[role] for t in interval)
         grid = sorted(t for t in points if t >= 0.0 and math.isfinite(t))
         wanted = sorted(set(times))
         results: dict[float, CloudState] = {}
@@ -393,7 +412,9 @@ class World:
             if stop <= start:
                 continue
             middle = 0.5 * (start + stop)
-            light = cooling.value_at(middle) > 0.5 and repump.value_at(middle) > 0.5
+            light = _lit(cooling, passing.get("cooling_light"), middle) and _lit(
+                repump, passing.get("repump"), middle
+            )
             ramps = coils.is_linear_between(start, stop) or detuning.is_linear_between(start, stop)
             steps = _RAMP_STEPS if ramps else 1
             width = (stop - start) / steps
@@ -406,6 +427,13 @@ class World:
             results[wanted[index]] = state.copy()
             index += 1
         return [results[t] for t in times]
+
+
+def _lit(signal: Signal, passing: list[tuple[float, float]] | None, time: float) -> bool:
+    """Whether a light is on at ``time``: its switch's value, or its gated intervals."""
+    if passing is None:
+        return signal.value_at(time) > 0.5
+    return any(start <= time < stop for start, stop in passing)
 
 
 def _advance(
