@@ -2,10 +2,10 @@
 
 The usual three pictures, named by role: ``atoms`` (probe through the cloud), ``probe`` (probe
 alone, after the cloud has gone) and ``dark`` (no probe). Every picture shows what the probe
-(its channel ``probe_light``, the camera's imaging light by default, and the camera's gates,
-see :mod:`shotbook.device.sim._gates`)
-transmits during its exposure, so the roles only tell the analysis which is which. In SI
-units, with the pixel's object-plane size ``p = pixel_size / magnification``:
+transmits during its exposure (the probe: channel ``probe_light``, the camera's imaging light
+by default, through the camera's gates, see :mod:`shotbook.device.sim._gates`), so the roles
+only tell the analysis which is which. In SI units, with the pixel's object-plane size
+``p = pixel_size / magnification``:
 
 * probe intensity at the atoms, in units of the saturation intensity ``I_sat``:
   ``s(x, y) = s0 × ε × exp(−2 r² / w²) × (1 + c cos(k·r + φ))`` with ``s0 =
