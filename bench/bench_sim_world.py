@@ -11,7 +11,9 @@ shot's signals (loading, molasses ramp, flight), draw the shot's noise and rende
 picture (``SimulatedCamera._draw``). The baseline renders the same cloud (same atom number,
 temperature and time of flight) with ``AtomCloudModel.image``. Clouds after 2, 8 and 14 ms of
 flight. Figures: median over ``--runs`` runs of the mean time per picture in each run
-(interleaved: baseline and world alternate within a run).
+(interleaved: baseline and world alternate within a run). The last columns time the same
+camera switched to absorption imaging (``AbsorptionImaging()``: the probe through the same
+cloud, with fringes and saturation) on the same shot.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from shotbook.compile import SequenceCompiler  # noqa: E402
 from shotbook.control._runner import with_shot_key  # noqa: E402
 from shotbook.device import ShotRunner, open_devices  # noqa: E402
 from shotbook.device.sim import (  # noqa: E402
+    AbsorptionImaging,
     AtomCloudModel,
     register_sim_types,
     simulated_lab,
@@ -78,7 +81,7 @@ def main() -> None:
                 optimal_detuning=-1e6,
             )
             rng = np.random.default_rng(0)
-            world_runs, model_runs = [], []
+            world_runs, model_runs, absorption_runs = [], [], []
             for _ in range(args.runs):
                 start = time.perf_counter()
                 for _ in range(PICTURES):
@@ -90,13 +93,26 @@ def main() -> None:
                 for _ in range(PICTURES):
                     camera._draw(plan)
                 world_runs.append((time.perf_counter() - start) / PICTURES)
-            rows.append((flight, statistics.median(model_runs), statistics.median(world_runs)))
-    print("| flight | closed-form camera (baseline) | world | ratio |")
-    print("|---|---|---|---|")
-    for flight, baseline, world in rows:
+                camera.absorption = AbsorptionImaging()
+                start = time.perf_counter()
+                for _ in range(PICTURES):
+                    camera._draw(plan)
+                absorption_runs.append((time.perf_counter() - start) / PICTURES)
+                camera.absorption = None
+            rows.append(
+                (
+                    flight,
+                    statistics.median(model_runs),
+                    statistics.median(world_runs),
+                    statistics.median(absorption_runs),
+                )
+            )
+    print("| flight | closed-form camera (baseline) | world | ratio | absorption | ratio |")
+    print("|---|---|---|---|---|---|")
+    for flight, baseline, world, absorption in rows:
         print(
             f"| {flight * 1e3:g} ms | {baseline * 1e3:.2f} ms | {world * 1e3:.2f} ms | "
-            f"{world / baseline:.2f} |"
+            f"{world / baseline:.2f} | {absorption * 1e3:.2f} ms | {absorption / baseline:.2f} |"
         )
 
 

@@ -395,3 +395,47 @@ def test_the_world_on_a_device_server_reads_the_timeline_as_in_process(
     centre = [(p.sum(axis=1) * rows).sum() / p.sum() for p in (early, late)]
     fall = 0.5 * 9.80665 * ((8.5e-3) ** 2 - (2.5e-3) ** 2) / 13e-6  # pixels
     assert centre[1] - centre[0] == pytest.approx(fall, abs=1.0)
+
+
+def test_absorption_through_a_gate_on_a_device_server_as_in_process(
+    registry: TypeRegistry, shared_server: Any
+) -> None:
+    """The absorption settings and light gates travel to a device server (registered types,
+    no pickles) and give there the pictures they give in this process."""
+    import dataclasses
+
+    from shotbook.analysis import absorption_atom_number, optical_density
+    from shotbook.control._runner import with_shot_key
+    from shotbook.device.remote import InsecureRPCConfiguration
+    from shotbook.device.sim import AbsorptionImaging, LightGate, sim_compilers
+    from tests.sim.lab import parameters
+    from tests.sim.test_imaging import SMALL_ROI, absorption_lanes
+
+    def run(device_server: str | None) -> dict[str, np.ndarray]:
+        configurations = simulated_lab(device_server=device_server, seed=4)
+        configurations["camera"] = dataclasses.replace(
+            configurations["camera"],
+            roi=SMALL_ROI,
+            absorption=AbsorptionImaging(),
+            imaging_gates=(LightGate("digital", "camera trigger"),),  # high while exposing
+        )
+        compiler = SequenceCompiler(absorption_lanes(), configurations, sim_compilers())
+        servers = {"pc": InsecureRPCConfiguration(port=shared_server.port)}
+        with (
+            open_devices(
+                configurations,
+                registry,
+                servers,
+                initialization=compiler.compile_initialization_parameters(),
+            ) as devices,
+            ShotRunner(devices) as runner,
+        ):
+            shot = with_shot_key(compiler.compile_shot(parameters(flight=1e-3)), 0)
+            return runner.run_shot(shot, timeout=10)
+
+    local, remote = run(None), run("pc")
+    for key in local:
+        np.testing.assert_array_equal(local[key], remote[key])
+    od = optical_density(remote["camera.atoms"], remote["camera.probe"], remote["camera.dark"])
+    number = absorption_atom_number(od, pixel_size=6.5e-6, magnification=0.5)
+    assert 1e5 < number < 5e5  # ~3e5 atoms after 500 ms of loading

@@ -160,7 +160,7 @@ def test_custom_device_and_lane_run_and_store_data(tmp_path: Path) -> None:
     assert "'SCPI instrument (PyVISA)', 'shutter']" in text
     assert "lanes: ['digital', 'analog', 'camera', 'shutter']" in text
     # the new lane type went through the store and came back (equal neighbours merged)
-    assert "ShutterTimeLane.from_blocks([('closed', 2), ('open', 2), ('closed', 2)])" in text
+    assert "ShutterTimeLane.from_blocks([('closed', 2), ('open', 4)])" in text
     assert "finished after 3 / 3 shots" in text
     assert "('shutter.edges', Array(Float64, shape=(1, 2)))" in text
 
@@ -171,7 +171,15 @@ def test_custom_device_and_lane_run_and_store_data(tmp_path: Path) -> None:
     # the TTL rises at 105 ms (100 ms loading + 5 ms molasses); the blade follows 2 ms later
     for row in report:
         assert row["blade opened at (ms)"] == pytest.approx(107.0, abs=0.3)
-        # open from TTL rise + 2 ms to TTL fall + 1 ms; the TTL is high for tof + 100 µs
-        expected = row["time_of_flight"] + 0.1 - 1.0
+        # open from TTL rise + 2 ms to TTL fall + 1 ms; the TTL is high from the release to
+        # the end of the background picture: tof + 100 µs + 100 ms + 100 µs
+        expected = row["time_of_flight"] + 100.2 - 1.0
         assert row["blade open (ms)"] == pytest.approx(expected, abs=0.3)
     assert [row["open for the picture"] for row in report] == [False, True, True]
+    # the imaging light passes through the shutter: the shut blade darkens the first picture
+    assert [row["cloud seen"] for row in report] == [False, True, True]
+    dark, *clouds = (row["cloud counts"] for row in report)
+    assert all(counts > 1e5 for counts in clouds)  # ~1e5 atoms × 7 counts each
+    # no cloud, no stray light: minus the background picture's stray light (1 count/pixel)
+    assert -2 * 512 * 512 < dark < 0
+    assert _images(notebook) >= 1  # the three pictures are shown

@@ -51,13 +51,27 @@ from ._fits import (
     fit_temperature,
 )
 
+# isort: split
+# Absorption imaging: optical density from atoms/probe/dark pictures, atom number from it.
+from ._absorption import (
+    RB87_D2_WAVELENGTH,
+    RB87_RESONANT_CROSS_SECTION,
+    RB87_SATURATION_INTENSITY,
+    absorption_atom_number,
+    optical_density,
+    saturation_counts,
+)
+
 _register_units_namespace()  # frame.units on every polars DataFrame and LazyFrame
 
 __all__ = [
     "BOLTZMANN_CONSTANT",
     "FIT_UNITS",
     "FIXED_COLUMNS",
+    "RB87_D2_WAVELENGTH",
     "RB87_MASS",
+    "RB87_RESONANT_CROSS_SECTION",
+    "RB87_SATURATION_INTENSITY",
     "ROI",
     "SHOT_DIMENSION",
     "VIEWS",
@@ -70,6 +84,7 @@ __all__ = [
     "SequenceSelection",
     "TemperatureFit",
     "UnitMismatchError",
+    "absorption_atom_number",
     "column_kinds",
     "crop",
     "fit_by",
@@ -79,9 +94,11 @@ __all__ = [
     "infer_unit",
     "matches_pattern",
     "mean_sem_by",
+    "optical_density",
     "plot_stats",
     "read_shots",
     "roi_sum",
+    "saturation_counts",
     "scan_shots",
     "sql",
     "stack_arrays",

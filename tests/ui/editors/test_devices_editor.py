@@ -35,6 +35,8 @@ def test_forms_are_generated_from_the_dataclasses(editor: DeviceConfigurationsEd
     assert camera["roi"] == {"name": "roi", "kind": "ints", "value": "0, 0, 512, 512"}
     assert camera["imaging_light"]["kind"] == "texts"
     assert camera["pixel_size"]["kind"] == "float"
+    # an optional object (no absorption imaging) is shown, not typed in as text
+    assert camera["absorption"]["kind"] == camera["imaging_gates"]["kind"] == "fixed"
     kinds = {d["name"]: d["kind"] for d in editor.view["devices"]}
     assert kinds == {
         "analog": "simulated sequencer",

@@ -5,6 +5,9 @@
 * :class:`SimulatedCamera` images the cloud of the lab's :class:`SimulatedWorld`, which
   receives the sequencers' compiled outputs and the cameras' exposures and works out the
   physics from those signals (see :mod:`shotbook.device.sim._world`).
+* :class:`LightGate`: a channel (a shutter's TTL) a light must pass (see
+  :mod:`shotbook.device.sim._gates`); :class:`AbsorptionImaging` turns a simulated camera to
+  absorption imaging (see :mod:`shotbook.device.sim._imaging`).
 * :class:`AtomCloudModel` is the older closed-form cloud (for replay benchmarks and fits).
 * :func:`register_sim_types` registers configurations, compilers and device classes;
   :func:`simulated_lab` gives the demo lab's device configurations.
@@ -21,6 +24,8 @@ Example::
 
 from ._atom_cloud import AtomCloudModel, ReplayImages, pregenerate_images
 from ._camera import SimulatedCamera
+from ._gates import LightGate
+from ._imaging import AbsorptionImaging
 from ._lab import (
     SimulatedCameraCompiler,
     SimulatedCameraConfiguration,
@@ -35,7 +40,9 @@ from ._sequencer import SimulatedSequencer
 from ._world import SimulatedWorld
 
 __all__ = [
+    "AbsorptionImaging",
     "AtomCloudModel",
+    "LightGate",
     "ReplayImages",
     "SimulatedCamera",
     "SimulatedCameraCompiler",

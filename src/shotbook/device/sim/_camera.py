@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._protocols import CameraTimeoutError, remote
+from ._gates import LightGate, as_gates, gated
+from ._imaging import AbsorptionImaging, as_absorption, fringe_phases, render_absorption
 from ._signals import overlap
 from ._world import (
     Optics,
@@ -46,8 +48,11 @@ class SimulatedCamera:
     ``k - 1`` ended (a rising edge, or a trigger held high across back-to-back pictures) and
     lasts the programmed exposure; it collects the fluorescence of the world's cloud
     while the imaging light (``imaging_light``: ``(device, channel)``) is on during the
-    exposure (see :mod:`shotbook.device.sim._world`). Nothing comes from the shot's
-    parameters. A picture whose trigger never comes fails with
+    exposure (see :mod:`shotbook.device.sim._world`), or, with ``absorption`` set, the probe
+    transmitted through the cloud (see :mod:`shotbook.device.sim._imaging`). The light
+    reaches the atoms only while each of ``imaging_gates`` (e.g. a shutter's TTL) passes it
+    (see :mod:`shotbook.device.sim._gates`).
+    Nothing comes from the shot's parameters. A picture whose trigger never comes fails with
     :class:`CameraTimeoutError`; a camera that nothing triggers takes dark pictures.
 
     Each shot's noise is drawn from a stream keyed by ``(seed, shot_key)``: the runner
@@ -62,6 +67,8 @@ class SimulatedCamera:
         roi: ``(x, y, width, height)``; default the whole sensor.
         world: the physics (a :class:`SimulatedWorld` or its keyword arguments).
         imaging_light: the imaging light's ``(device, channel)``.
+        imaging_gates: :class:`LightGate` the imaging light (and probe) passes through.
+        absorption: :class:`AbsorptionImaging` settings; ``None``: fluorescence imaging.
         pixel_size, magnification, quantum_efficiency, photon_rate, read_noise, bias: the
             optics and sensor (see :class:`SimulatedCameraConfiguration`).
         seed: random seed of the noise.
@@ -86,6 +93,8 @@ class SimulatedCamera:
         roi: Sequence[int] | None = None,
         world: SimulatedWorld | Mapping[str, Any] | None = None,
         imaging_light: Sequence[str] = ("digital", "imaging light"),
+        imaging_gates: Sequence[LightGate | Mapping[str, Any] | Sequence[Any]] = (),
+        absorption: AbsorptionImaging | Mapping[str, Any] | None = None,
         pixel_size: float = 6.5e-6,
         magnification: float = 0.5,
         quantum_efficiency: float = 0.7,
@@ -127,6 +136,8 @@ class SimulatedCamera:
                 f"{where}: imaging_light is (device, channel), got {imaging_light!r}"
             ) from None
         self.imaging_light = (str(device), str(channel))
+        self.imaging_gates = as_gates(imaging_gates, where)
+        self.absorption = as_absorption(absorption, where)
         numbers = {
             "pixel_size": pixel_size,
             "magnification": magnification,
@@ -274,7 +285,12 @@ class SimulatedCamera:
                 raise CameraTimeoutError(self._name, name, self._timeout)
             else:
                 windows.append((starts[index], starts[index] + exposure))
-        light = world.signal(self.imaging_light).on_intervals()
+        absorption = self.absorption
+        light_ref = self.imaging_light
+        if absorption is not None and absorption.probe_light is not None:
+            light_ref = absorption.probe_light
+        gates = [(gate, world.signal(gate.ref)) for gate in self.imaging_gates]
+        light = gated(world.signal(light_ref), gates)
         seen: list[tuple[float, float]] = []
         for window in windows:
             if window is None:
@@ -289,14 +305,21 @@ class SimulatedCamera:
         key = self._key if self._key is not None else 0
         world_rng, camera_rng = shot_streams(self.seed, key, self._name)
         noise = ShotNoise.draw(settings, world_rng)
+        phases = (
+            fringe_phases(absorption, np.random.default_rng([self.seed, key, 2]), len(plan))
+            if absorption is not None
+            else [0.0] * len(plan)
+        )
         count = max(self.replay, 1)
         out = []
-        for (name, _), (middle, light_time), cloud in zip(plan, seen, clouds, strict=True):
+        for (name, _), (middle, light_time), cloud, phase in zip(
+            plan, seen, clouds, phases, strict=True
+        ):
             frames = []
             for repeat in range(count):
                 rng = camera_rng if repeat == 0 else np.random.default_rng([self.seed, repeat])
-                frames.append(
-                    render(
+                if absorption is None:
+                    frame = render(
                         settings=settings,
                         optics=self.optics,
                         cloud=cloud,
@@ -306,7 +329,20 @@ class SimulatedCamera:
                         rng=rng,
                         roi=self._roi,
                     )
-                )
+                else:
+                    frame = render_absorption(
+                        settings=settings,
+                        optics=self.optics,
+                        imaging=absorption,
+                        cloud=cloud,
+                        time=middle,
+                        light_time=light_time,
+                        noise=noise,
+                        phase=phase,
+                        rng=rng,
+                        roi=self._roi,
+                    )
+                frames.append(frame)
             if self.replay:
                 for frame in frames:
                     frame.flags.writeable = False

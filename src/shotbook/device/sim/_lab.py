@@ -31,6 +31,8 @@ from shotbook.types import Expression
 
 from .._registration import register_device_class
 from ._camera import SimulatedCamera
+from ._gates import LightGate, as_gates
+from ._imaging import AbsorptionImaging
 from ._sequencer import SimulatedSequencer
 from ._world import SimulatedWorld
 
@@ -74,8 +76,13 @@ class SimulatedCameraConfiguration(CameraConfiguration):
     from here): ``pixel_size`` (m, 2–16 µm for scientific cameras), ``magnification`` (0.2–5),
     ``quantum_efficiency`` (0.3–0.95), ``photon_rate`` (fluorescence photons per atom per
     second of imaging light reaching the sensor, 1e4–1e6), ``read_noise`` (counts rms, 1–10)
-    and ``bias`` (counts). ``seed`` seeds the noise; ``replay=N`` cycles N pre-drawn frames;
-    ``speed`` scales the exposure time a picture takes.
+    and ``bias`` (counts). ``imaging_gates`` are :class:`~shotbook.device.sim.LightGate` the
+    imaging light passes through (a shutter's TTL: the light reaches the atoms only while
+    every gate is open). ``absorption`` (an :class:`~shotbook.device.sim.AbsorptionImaging`)
+    switches the camera to absorption imaging, its pictures named by role (atoms, probe,
+    dark); ``None`` (the default) is fluorescence imaging. ``seed`` seeds the noise;
+    ``replay=N`` cycles N pre-drawn frames; ``speed`` scales the exposure time a picture
+    takes.
 
     Example:
         >>> config = SimulatedCameraConfiguration(roi=(0, 0, 512, 512), sensor_size=(512, 512))
@@ -85,6 +92,8 @@ class SimulatedCameraConfiguration(CameraConfiguration):
 
     world: SimulatedWorld = field(default_factory=SimulatedWorld)
     imaging_light: tuple[str, ...] = ("digital", "imaging light")
+    imaging_gates: tuple[LightGate, ...] = ()
+    absorption: AbsorptionImaging | None = None
     pixel_size: float = 6.5e-6
     magnification: float = 0.5
     quantum_efficiency: float = 0.7
@@ -108,6 +117,15 @@ class SimulatedCameraConfiguration(CameraConfiguration):
                 f"{self.imaging_light!r}"
             )
         object.__setattr__(self, "imaging_light", light)
+        try:
+            gates = as_gates(self.imaging_gates, "imaging_gates")
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(str(exc)) from None
+        object.__setattr__(self, "imaging_gates", gates)
+        if self.absorption is not None and not isinstance(self.absorption, AbsorptionImaging):
+            raise ConfigurationError(
+                f"absorption is an AbsorptionImaging or None, got {self.absorption!r}"
+            )
         for name in ("pixel_size", "magnification", "photon_rate", "read_noise", "bias"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -185,13 +203,15 @@ class SimulatedCameraCompiler(CameraCompiler):
     configuration: SimulatedCameraConfiguration
 
     def compile_initialization_parameters(self) -> Mapping[str, Any]:
-        """``roi``, ``sensor_size``, ``world``, ``imaging_light``, the optics, ``seed``,
-        ``replay`` and ``speed``."""
+        """``roi``, ``sensor_size``, ``world``, ``imaging_light``, ``imaging_gates``,
+        ``absorption``, the optics, ``seed``, ``replay`` and ``speed``."""
         config = self.configuration
         return {
             **super().compile_initialization_parameters(),
             "world": config.world,
             "imaging_light": config.imaging_light,
+            "imaging_gates": config.imaging_gates,
+            "absorption": config.absorption,
             "pixel_size": float(config.pixel_size),
             "magnification": float(config.magnification),
             "quantum_efficiency": float(config.quantum_efficiency),
@@ -204,24 +224,38 @@ class SimulatedCameraCompiler(CameraCompiler):
         }
 
     def check_configuration(self, check: SequenceCheckContext) -> None:
-        """The camera's lane, and the world's wiring: every named channel exists on a device
-        of the right kind, and every device of the world runs in the camera's process."""
+        """The camera's lane, and the world's wiring: every named channel (the world's, the
+        imaging light, its gates, the absorption probe) exists on a sequencer with the right
+        kind of output, an absorption camera's lane takes its atoms, probe and dark
+        pictures, and every device of the world runs in the camera's process."""
         super().check_configuration(check)
         name, config = self.device_name, self.configuration
         configurations = check.device_configurations
-        roles: dict[str, tuple[tuple[str, ...], bool]] = {
-            "imaging light": (config.imaging_light, False),
-            **{
-                role.replace("_", " "): (ref, role in ("coil_current", "detuning"))
+        roles: list[tuple[str, tuple[str, ...], bool]] = [
+            ("the world's imaging light", config.imaging_light, False),
+            *(
+                (f"the world's {role.replace('_', ' ')}", ref, role in ("coil_current", "detuning"))
                 for role, ref in config.world.channels().items()
-            },
-        }
-        for role, (ref, analog) in roles.items():
+            ),
+            *(
+                (f"imaging gate {k}", gate.ref, False)
+                for k, gate in enumerate(config.imaging_gates)
+            ),
+            *(
+                (f"the world's {role.replace('_', ' ')} gate {k}", gate.ref, False)
+                for role, gates in config.world.gates().items()
+                for k, gate in enumerate(gates)
+            ),
+        ]
+        absorption = config.absorption
+        if absorption is not None and absorption.probe_light is not None:
+            roles.append(("the absorption probe", absorption.probe_light, False))
+        for role, ref, analog in roles:
             device, channel = ref
             target = configurations.get(device)
             if not isinstance(target, SequencerConfiguration):
                 check.report(
-                    f"camera {name!r}: the world's {role} is channel {channel!r} of device "
+                    f"camera {name!r}: {role} is channel {channel!r} of device "
                     f"{device!r}, which is not a sequencer of this lab",
                     device=name,
                 )
@@ -229,7 +263,7 @@ class SimulatedCameraCompiler(CameraCompiler):
             found = {c.name: c for c in target.channels}
             if channel not in found:
                 check.report(
-                    f"camera {name!r}: the world's {role} is channel {channel!r} of device "
+                    f"camera {name!r}: {role} is channel {channel!r} of device "
                     f"{device!r}, which has no such channel (it has {sorted(found)})",
                     device=name,
                 )
@@ -237,10 +271,21 @@ class SimulatedCameraCompiler(CameraCompiler):
             if analog != isinstance(found[channel], AnalogChannelConfiguration):
                 kind = "an analog" if analog else "a digital"
                 check.report(
-                    f"camera {name!r}: the world's {role} must be {kind} channel; channel "
+                    f"camera {name!r}: {role} must be {kind} channel; channel "
                     f"{channel!r} of device {device!r} is not",
                     device=name,
                 )
+        lane = check.time_lanes.lanes.get(name)
+        if absorption is not None and lane is not None and lane.kind == "camera":
+            taken = {value.picture for value, _ in lane.blocks if value is not None}
+            for role, picture in absorption.roles().items():
+                if picture not in taken:
+                    check.report(
+                        f"camera {name!r} images by absorption: its {role} picture "
+                        f"{picture!r} is not taken by its lane (it takes {sorted(taken)})",
+                        device=name,
+                        lane=name,
+                    )
         world = config.world.name
         for other, other_config in configurations.items():
             same = (
@@ -312,6 +357,8 @@ def register_sim_types(
         decode=_decode_camera_configuration,
     )
     registry.register("sim_world", SimulatedWorld)
+    registry.register("sim_light_gate", LightGate)
+    registry.register("sim_absorption_imaging", AbsorptionImaging)
     register_device_class(registry, "sim_sequencer", SimulatedSequencer)
     register_device_class(registry, "sim_camera", SimulatedCamera)
     added = sim_compilers()

@@ -159,3 +159,26 @@ class Signal:
 def overlap(intervals: list[tuple[float, float]], start: float, stop: float) -> float:
     """Total length (s) of ``[start, stop]`` covered by ``intervals``."""
     return sum(max(0.0, min(stop, b) - max(start, a)) for a, b in intervals)
+
+
+def intersect(
+    first: list[tuple[float, float]], second: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The intervals covered by both lists of sorted, disjoint ``(start, stop)`` intervals.
+
+    Example:
+        >>> intersect([(0.0, 2.0), (3.0, 5.0)], [(1.0, 4.0)])
+        [(1.0, 2.0), (3.0, 4.0)]
+    """
+    out: list[tuple[float, float]] = []
+    i = j = 0
+    while i < len(first) and j < len(second):
+        start = max(first[i][0], second[j][0])
+        stop = min(first[i][1], second[j][1])
+        if stop > start:
+            out.append((start, stop))
+        if first[i][1] < second[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out

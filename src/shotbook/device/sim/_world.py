@@ -33,6 +33,10 @@ in place and its temperature relaxes with time constant ``molasses_time`` toward
 minimum ``T_sub = sub_doppler_temperature`` at ``δ_m = molasses_detuning``, width ``w_m =
 molasses_width``); on the blue side (``δ ≥ 0``) the atoms are lost within ``molasses_time``.
 
+A light (the cooling light, the repumper) is on while its channel is high and each of its
+gates (``cooling_light_gates``, ``repump_gates``: a shutter's TTL, see
+:mod:`shotbook.device.sim._gates`) passes it.
+
 **Flight** (cooling light or repumper off): ballistic, ``σ² = σ0² + k_B T t²/m`` and a fall
 ``g t²/2`` along the image's ``+y`` from the release. A MOT switched on again loads a new
 cloud from zero (the flying one is lost; no recapture).
@@ -48,8 +52,12 @@ index as its key): atom number (relative rms ``atom_number_noise``), the cloud's
 and initial size (``temperature_noise``, ``size_noise``), cloud position
 (``position_jitter``), probe intensity (``probe_intensity_noise``) and pointing
 (``probe_pointing_jitter`` across a probe of waist ``probe_waist``); the camera adds photon
-shot noise, read noise and stray light (Gaussian of the Poisson variance). Not simulated:
-absorption imaging, optical pumping, density-dependent losses and light-assisted collisions,
+shot noise, read noise and stray light (Gaussian of the Poisson variance).
+
+**Gates and absorption imaging**: a light passes only while its gates (e.g. a shutter's TTL)
+pass it, and a camera may image by absorption: see :mod:`shotbook.device.sim._imaging`.
+
+Not simulated: optical pumping, density-dependent losses and light-assisted collisions,
 the MOT's own position/shape dependence on the knobs, atoms pushed by the imaging light,
 eddy currents, camera dark current, cosmic rays, clock drifts.
 """
@@ -66,6 +74,7 @@ from typing import Any
 import numpy as np
 
 from ._atom_cloud import BOLTZMANN_CONSTANT, RB87_MASS, STANDARD_GRAVITY, _integrated_profile
+from ._gates import LightGate, as_gates, gated
 from ._signals import Signal, channel_pieces
 
 __all__ = ["ChannelRef", "CloudState", "SimulatedWorld", "World", "join_world", "leave_world"]
@@ -109,6 +118,8 @@ class SimulatedWorld:
     repump: tuple[str, str] = ("digital", "repump")
     coil_current: tuple[str, str] = ("analog", "coil current")
     detuning: tuple[str, str] = ("analog", "mot detuning")
+    cooling_light_gates: tuple[LightGate, ...] = ()  # e.g. the MOT beams' shutter
+    repump_gates: tuple[LightGate, ...] = ()
     # the world's own responses
     detuning_per_volt: float = 6e6  # Hz/V: an AOM's VCO, 6 MHz per volt
     current_per_volt: float = 2.0  # A/V: the coils' current supply
@@ -142,6 +153,8 @@ class SimulatedWorld:
     def __post_init__(self) -> None:
         for name in ("cooling_light", "repump", "coil_current", "detuning"):
             object.__setattr__(self, name, _ref(getattr(self, name), name))
+        for name in ("cooling_light_gates", "repump_gates"):
+            object.__setattr__(self, name, as_gates(getattr(self, name), f"SimulatedWorld.{name}"))
         centre = tuple(float(v) for v in self.initial_centre)
         if len(centre) != 2:
             raise ValueError(f"SimulatedWorld.initial_centre is (x, y), got {centre!r}")
@@ -180,6 +193,10 @@ class SimulatedWorld:
             "coil_current": self.coil_current,
             "detuning": self.detuning,
         }
+
+    def gates(self) -> dict[str, tuple[LightGate, ...]]:
+        """The gates of the cooling light and the repumper (see :mod:`._gates`)."""
+        return {"cooling_light": self.cooling_light_gates, "repump": self.repump_gates}
 
     @property
     def max_atom_number(self) -> float:
@@ -377,6 +394,12 @@ class World:
         points = {0.0, *times}
         for signal in roles.values():
             points.update(signal.breakpoints())
+        passing: dict[str, list[tuple[float, float]]] = {}
+        for role, gates in settings.gates().items():
+            if gates:
+                signals = [(gate, self.signal(gate.ref)) for gate in gates]
+                passing[role] = gated(roles[role], signals)
+                points.update(t for interval in passing[role] for t in interval)
         grid = sorted(t for t in points if t >= 0.0 and math.isfinite(t))
         wanted = sorted(set(times))
         results: dict[float, CloudState] = {}
@@ -389,7 +412,9 @@ class World:
             if stop <= start:
                 continue
             middle = 0.5 * (start + stop)
-            light = cooling.value_at(middle) > 0.5 and repump.value_at(middle) > 0.5
+            light = _lit(cooling, passing.get("cooling_light"), middle) and _lit(
+                repump, passing.get("repump"), middle
+            )
             ramps = coils.is_linear_between(start, stop) or detuning.is_linear_between(start, stop)
             steps = _RAMP_STEPS if ramps else 1
             width = (stop - start) / steps
@@ -402,6 +427,13 @@ class World:
             results[wanted[index]] = state.copy()
             index += 1
         return [results[t] for t in times]
+
+
+def _lit(signal: Signal, passing: list[tuple[float, float]] | None, time: float) -> bool:
+    """Whether a light is on at ``time``: its switch's value, or its gated intervals."""
+    if passing is None:
+        return signal.value_at(time) > 0.5
+    return any(start <= time < stop for start, stop in passing)
 
 
 def _advance(
@@ -530,6 +562,44 @@ class Optics:
         return self.pixel_size / self.magnification
 
 
+def cloud_geometry(
+    settings: SimulatedWorld, cloud: CloudState, time: float, noise: ShotNoise
+) -> tuple[float, float, float, float]:
+    """The cloud seen at ``time`` with the shot's noise: ``(atoms, rms size, x, y)`` (m,
+    object plane): ballistic expansion and fall since its release."""
+    atoms = cloud.atoms * noise.atoms
+    flight = 0.0 if cloud.released_at is None else max(time - cloud.released_at, 0.0)
+    temperature = cloud.temperature * noise.temperature
+    sigma = math.sqrt(
+        (settings.sigma0 * noise.size) ** 2
+        + BOLTZMANN_CONSTANT * temperature * flight**2 / settings.mass
+    )
+    cx = settings.initial_centre[0] + noise.offset[0]
+    cy = settings.initial_centre[1] + noise.offset[1] + 0.5 * settings.gravity * flight**2
+    return atoms, sigma, cx, cy
+
+
+def cloud_box(
+    edges_x: np.ndarray, edges_y: np.ndarray, cx: float, cy: float, sigma: float, scale: float
+) -> tuple[slice, slice, np.ndarray] | None:
+    """Rows, columns and pixel-integrated profile (fractions of the atoms per pixel) of the
+    part of the picture where ``scale`` × the profile exceeds a negligible amount; ``None``
+    when the cloud is nowhere (all coordinates in pixels)."""
+    if scale <= 0:
+        return None
+    profile_x = _integrated_profile(edges_x, cx, sigma)
+    profile_y = _integrated_profile(edges_y, cy, sigma)
+    threshold = _NEGLIGIBLE_ELECTRONS / scale
+    peak_x, peak_y = float(profile_x.max()), float(profile_y.max())
+    rows = np.flatnonzero(profile_y * peak_x > threshold)
+    cols = np.flatnonzero(profile_x * peak_y > threshold)
+    if not rows.size or not cols.size:
+        return None
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    c0, c1 = int(cols[0]), int(cols[-1]) + 1
+    return slice(r0, r1), slice(c0, c1), np.outer(profile_y[r0:r1], profile_x[c0:c1])
+
+
 def render(
     *,
     settings: SimulatedWorld,
@@ -544,15 +614,7 @@ def render(
     """One fluorescence picture (uint16, ``(height, width)`` of ``roi``)."""
     x0, y0, width, height = roi
     pixel = optics.effective_pixel_size
-    atoms = cloud.atoms * noise.atoms
-    flight = 0.0 if cloud.released_at is None else max(time - cloud.released_at, 0.0)
-    temperature = cloud.temperature * noise.temperature
-    sigma = math.sqrt(
-        (settings.sigma0 * noise.size) ** 2
-        + BOLTZMANN_CONSTANT * temperature * flight**2 / settings.mass
-    )
-    cx = settings.initial_centre[0] + noise.offset[0]
-    cy = settings.initial_centre[1] + noise.offset[1] + 0.5 * settings.gravity * flight**2
+    atoms, sigma, cx, cy = cloud_geometry(settings, cloud, time, noise)
     px, py = noise.pointing
     probe = noise.probe * math.exp(-2.0 * (px * px + py * py) / settings.probe_waist**2)
     electrons = atoms * optics.photon_rate * light_time * optics.quantum_efficiency * probe
@@ -561,20 +623,12 @@ def render(
     frame *= np.float32(math.sqrt(optics.read_noise**2 + stray))
     frame += np.float32(optics.bias + stray)
     if electrons > 0:
-        scale_pixels = sigma / pixel
         edges_x = np.arange(x0, x0 + width + 1, dtype=np.float64) - 0.5
         edges_y = np.arange(y0, y0 + height + 1, dtype=np.float64) - 0.5
-        profile_x = _integrated_profile(edges_x, cx / pixel, scale_pixels)
-        profile_y = _integrated_profile(edges_y, cy / pixel, scale_pixels)
-        threshold = _NEGLIGIBLE_ELECTRONS / electrons
-        peak_x, peak_y = float(profile_x.max()), float(profile_y.max())
-        rows = np.flatnonzero(profile_y * peak_x > threshold)
-        cols = np.flatnonzero(profile_x * peak_y > threshold)
-        if rows.size and cols.size:
-            r0, r1 = int(rows[0]), int(rows[-1]) + 1
-            c0, c1 = int(cols[0]), int(cols[-1]) + 1
-            mean = np.outer(profile_y[r0:r1] * electrons, profile_x[c0:c1])
-            frame[r0:r1, c0:c1] += rng.poisson(mean)
+        box = cloud_box(edges_x, edges_y, cx / pixel, cy / pixel, sigma / pixel, electrons)
+        if box is not None:
+            rows, cols, profile = box
+            frame[rows, cols] += rng.poisson(profile * electrons)
     np.rint(frame, out=frame)
     np.clip(frame, 0.0, _UINT16_MAX, out=frame)
     return frame.astype(np.uint16)

@@ -52,6 +52,12 @@ def _allows_none(hint: Any) -> bool:
     return False
 
 
+def _optional_text(hint: Any) -> bool:
+    """``str | None``: text, or nothing (not an optional object typed as text)."""
+    others = [a for a in typing.get_args(hint) if a is not type(None)]
+    return _allows_none(hint) and all(a is str for a in others)
+
+
 def _tuple_kind(value: tuple[Any, ...], hint: Any) -> str:
     args = [a for a in typing.get_args(hint) if a is not Ellipsis]
     sample = list(value) or args
@@ -90,7 +96,7 @@ def field_kind(value: Any, hint: Any, name: str) -> str:
     if isinstance(value, str):
         return "optional_text" if _allows_none(hint) else "text"
     if value is None:
-        return "optional_text" if _allows_none(hint) else "fixed"
+        return "optional_text" if _optional_text(hint) else "fixed"
     if isinstance(value, tuple):
         return _tuple_kind(value, hint)
     return "fixed"
