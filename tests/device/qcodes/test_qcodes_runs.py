@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from qcodes.instrument import Instrument
 
+from shotbook.analysis import read_shots
 from shotbook.control import (
     LocalExperimentManager,
     LocalExperimentManagerConfiguration,
@@ -50,7 +51,7 @@ DMM_READOUT = QCoDeSInstrumentConfiguration(
     driver=DMM,
     address="GPIB::1::INSTR",
     driver_options=DMM_SIM,
-    readings=(QCoDeSReading("volt"),),
+    readings=(QCoDeSReading("volt", label="voltage"),),
 )
 
 
@@ -83,7 +84,9 @@ def test_a_scan_sets_the_rf_source_per_shot_and_stores_the_read_outs_twice_in_a_
         assert summary.ok, summary
         frame = shots_of(run.storage, path)
         assert frame["rf.frequency_readback"].to_list() == [65e6] * 4  # -15 MHz + 80 MHz
-        assert frame["dmm.volt"].to_list() == [10.0] * 4  # the simulated meter's own value
+        assert frame["dmm.voltage"].to_list() == [10.0] * 4  # the simulated meter's own value
+        units = read_shots(run.storage, path).units  # the parameters' own units, stored
+        assert (units["dmm.voltage"], units["rf.frequency_readback"]) == ("V", "Hz")
     assert not Instrument.exist("rf")
     assert not Instrument.exist("dmm")
 
