@@ -135,3 +135,16 @@ def test_an_instrument_timing_out_at_shot_2_crashes_the_run_and_keeps_shots_0_an
     assert frame["synth.probe"].to_list() == [294.65, 294.65]
     assert not Instrument.exist("synth")  # devices closed
     assert not Instrument.exist("rf")
+
+
+def test_an_absent_instrument_crashes_the_run_naming_device_address_and_step(run) -> None:
+    absent = synth_configuration(address="GPIB0::9::INSTR")  # pyvisa-sim knows no such one
+    with pytest.raises(SequenceFailedError) as caught:
+        run("/synth/absent", {"synth": absent, "rf": RF})
+    text = str(caught.value)
+    assert caught.value.state == "crashed"
+    assert "device 'synth' (LabSynth at GPIB0::9::INSTR) failed to open" in text
+    assert state_of(run.storage, "/synth/absent") == "crashed"
+    assert len(shots_of(run.storage, "/synth/absent")) == 0
+    assert not Instrument.exist("synth")  # devices closed
+    assert not Instrument.exist("rf")
