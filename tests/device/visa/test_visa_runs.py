@@ -15,7 +15,7 @@ pytest.importorskip("pyvisa_sim")
 
 import pyvisa
 
-from shotbook.analysis import read_shots
+from shotbook.analysis import read_shots, to_pint, to_xarray
 from shotbook.control import (
     LocalExperimentManager,
     LocalExperimentManagerConfiguration,
@@ -73,6 +73,7 @@ def resources(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     """The addresses of the VISA resources opened, and of those closed, from now on."""
     seen: dict[str, list[str]] = {"opened": [], "closed": []}
     names: dict[int, str] = {}
+    alive: list[Any] = []  # so that no id in `names` is reused during the test
     open_resource = pyvisa.ResourceManager.open_resource
     close = pyvisa.resources.Resource.close
 
@@ -80,10 +81,12 @@ def resources(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
         resource = open_resource(self, name, *args, **kwargs)
         seen["opened"].append(name)
         names[id(resource)] = name
+        alive.append(resource)
         return resource
 
     def closing(self: Any) -> None:
-        seen["closed"].append(names.get(id(self), "?"))
+        if id(self) in names:  # not a resource of an earlier test, collected meanwhile
+            seen["closed"].append(names[id(self)])
         close(self)
 
     monkeypatch.setattr(pyvisa.ResourceManager, "open_resource", opening)
@@ -99,6 +102,8 @@ def test_a_scan_stores_the_query_replies_with_their_declared_units(run, resource
     assert frame["synth.frequency"].to_list() == [65e6] * 4  # -15 MHz + 80 MHz, sent in Hz
     assert frame.units["synth.temperature"] == "K"
     assert frame.units["synth.frequency"] is None  # no unit declared: none is guessed
+    assert to_pint(frame, "synth.temperature").to("mK").magnitude == pytest.approx([294650] * 4)
+    assert to_xarray(frame)["synth.temperature"].attrs["units"] == "K"
     assert set(resources["closed"]) == {ADDRESS}
 
 
