@@ -15,5 +15,6 @@ $B bench/bench_analysis.py --runs 7
 $B bench/bench_sql_storage.py --runs 5
 $B bench/bench_panel.py --runs 5
 $B bench/bench_fair_server.py
+$B bench/bench_data_units.py
 $B bench/bench_soak.py 10000
 echo "all benchmarks done"

@@ -41,6 +41,7 @@ class SequenceSpec:
     units: dict[str, str | None]
     data: Callable[[int], dict[str, Any]] = field(default=lambda i: {})
     notes: str = ""
+    data_units: dict[str, str | None] = field(default_factory=dict)
 
 
 def new_manager(root: Path, compact_every: int = 4) -> StorageManager:
@@ -68,6 +69,7 @@ def write(writer: ShotWriter, spec: SequenceSpec, indices: range) -> None:
             spec.data(index),
             begin,
             begin + timedelta(milliseconds=145),
+            data_units=spec.data_units,
         )
 
 

@@ -27,6 +27,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageManager]:
     fill(manager, SequenceSpec("/clash/plain", 2, lambda i: {"x": 2.0 * i}, {"x": None}))
     fill(manager, SequenceSpec("/power/dbm", 2, lambda i: {"p": 1e-3 * 10**i}, {"p": "dBm"}))
     fill(manager, SequenceSpec("/power/mw", 2, lambda i: {"p": 1e-3 * (i + 1)}, {"p": "mW"}))
+    for path, unit in (("/meter/v", "V"), ("/meter/old", None), ("/meter/mv", "mV")):
+        volts = {"V": 1.0, None: 1.0, "mV": 1e3}[unit]
+        fill(manager, SequenceSpec(path, 2, lambda i: {}, {},
+                                   lambda i, k=volts: {"dmm.voltage": (i + 1) * k},
+                                   data_units={"dmm.voltage": unit}))  # fmt: skip
     yield manager
     manager.close()
 
@@ -80,6 +85,22 @@ def test_units_of_other_dimensions_cannot_share_a_column(store: StorageManager) 
     # leaving the column out reads the rest
     frame = read_shots(store, "/clash/*", ["sequence", "shot_index"])
     assert frame.height == 6
+
+
+def test_read_outs_convert_and_those_stored_without_a_unit_make_it_unknown(
+    store: StorageManager,
+) -> None:
+    frame = read_shots(store, ["/meter/v", "/meter/mv"], ["sequence", "dmm.voltage"])
+    assert units(frame)["dmm.voltage"] == "V"
+    assert frame.get_column("dmm.voltage").to_list() == pytest.approx([1.0, 2.0, 1.0, 2.0])
+    # a store written before read-outs kept their units: its sequences still read, with the
+    # others, and the column's unit is then unknown (never a guess)
+    mixed = read_shots(store, ["/meter/v", "/meter/old", "/meter/mv"], ["dmm.voltage"])
+    assert units(mixed)["dmm.voltage"] is None
+    assert mixed.get_column("dmm.voltage").to_list() == pytest.approx([1, 2, 1, 2, 1, 2])
+    assert units(read_shots(store, "/meter/old"))["dmm.voltage"] is None
+    derived = mixed.with_columns(pl.col("dmm.voltage") * 2)  # units looked up in the store
+    assert units(derived, store)["dmm.voltage"] is None
 
 
 def test_logarithmic_units_convert_exactly(store: StorageManager) -> None:

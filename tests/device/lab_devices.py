@@ -197,3 +197,11 @@ class MeterDevice:
         if self._bad == "raises":
             raise OSError("the meter's USB cable is loose")
         return {"power": self.gain * self.shots, "trace": np.arange(4.0) * self.gain}
+
+    @remote
+    def data_units(self) -> Any:
+        if self._bad == "bad units":
+            return {"power": 3}
+        if self._bad == "raises":
+            raise OSError("the meter does not say")
+        return {"power": "W", "trace": None}

@@ -200,3 +200,16 @@ def test_a_data_source_failing_is_named_with_its_step(bad: str, message: str) ->
     ):
         runner.run_shot(PARAMETERS, timeout=5)
     assert (info.value.device, info.value.step) == ("meter", "read_data")
+
+
+def test_the_units_a_data_source_declares_are_checked_and_named_with_its_step() -> None:
+    from shotbook.device import data_units_of
+
+    assert data_units_of({"meter": MeterDevice("meter"), "lamp": object()}) == {"meter.power": "W"}
+    for bad, message in (
+        ("bad units", r"device 'meter': data_units\(\) gave the unit 3 for 'power'"),
+        ("raises", r"device 'meter' failed to give its data units: OSError: the meter does"),
+    ):
+        with pytest.raises(DeviceError, match=message) as info:
+            data_units_of({"meter": MeterDevice("meter", bad=bad)})
+        assert (info.value.device, info.value.step) == ("meter", "data_units")

@@ -16,7 +16,7 @@ import pytest
 import zmq
 
 from shotbook.compile import SequenceCompiler
-from shotbook.device import DeviceError, DeviceTimeoutError, ShotRunner, open_devices
+from shotbook.device import DeviceError, DeviceTimeoutError, ShotRunner, data_units_of, open_devices
 from shotbook.device.remote import (
     DeviceServer,
     DeviceServerBusyError,
@@ -541,6 +541,7 @@ def test_a_data_source_on_a_device_server_reports_its_values(
         assert methods == ["shot.run"]
         assert data["meter.power"] == 3.0
         np.testing.assert_array_equal(data["meter.trace"], [0.0, 3.0, 6.0, 9.0])
+        assert data_units_of({"meter": meter}) == {"meter.power": "W"}  # asked on the server
         with ShotRunner({"broken": broken}) as failing, pytest.raises(DeviceError) as info:
             failing.run_shot({"broken": {}}, timeout=10)
         assert (info.value.device, info.value.step) == ("broken", "read_data")

@@ -6,8 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pulsestreamer
@@ -39,62 +38,9 @@ from shotbook.registry import default_registry
 from shotbook.types import AnalogTimeLane, DigitalTimeLane, Ramp, ShotParameters, TimeLanes
 
 from .decode import dense
+from .recording import RecordingPulseStreamer
 
 COMPILERS: dict[type, Any] = {PulseStreamerConfiguration: PulseStreamerCompiler}
-
-
-class RecordingPulseStreamer:
-    """Recording stand-in of ``pulsestreamer.PulseStreamer``: same method names, records
-    every call; a streamed sequence 'plays' for ``play_time`` seconds once started (by
-    ``startNow()`` or, for a hardware trigger, by :meth:`fire_trigger`)."""
-
-    instances: ClassVar[list[RecordingPulseStreamer]] = []
-    refuse: ClassVar[bool] = False
-    play_time: ClassVar[float] = 0.0
-
-    def __init__(self, ip_or_serial: str) -> None:
-        if self.refuse:
-            raise AssertionError(f"No Pulse Streamer found at IP/Host-address: {ip_or_serial}")
-        self.address = ip_or_serial
-        self.calls: list[tuple[str, tuple[Any, ...]]] = []
-        self.trigger: Any = None
-        self._finish_at: float | None = None
-        self._armed = False
-        RecordingPulseStreamer.instances.append(self)
-
-    def setTrigger(self, start: Any, rearm: Any) -> None:  # noqa: N802 - the client's names
-        self.calls.append(("setTrigger", (start, rearm)))
-        self.trigger = start
-
-    def stream(self, seq: Any, n_runs: int, final: Any) -> None:
-        self.calls.append(("stream", (seq, n_runs, final)))
-        self._finish_at = None
-        self._armed = True
-        if self.trigger == pulsestreamer.TriggerStart.IMMEDIATE:
-            self.startNow()
-
-    def startNow(self) -> None:  # noqa: N802
-        self.calls.append(("startNow", ()))
-        if self.trigger == pulsestreamer.TriggerStart.SOFTWARE and self._armed:
-            self._start()
-
-    def fire_trigger(self) -> None:
-        """The external trigger's rising edge (for a box armed with a hardware trigger)."""
-        if self.trigger == pulsestreamer.TriggerStart.HARDWARE_RISING and self._armed:
-            self._start()
-
-    def _start(self) -> None:
-        self._armed = False
-        self._finish_at = time.monotonic() + self.play_time
-
-    def hasFinished(self) -> bool:  # noqa: N802
-        return self._finish_at is not None and time.monotonic() >= self._finish_at
-
-    def constant(self, state: Any) -> None:
-        self.calls.append(("constant", (state,)))
-
-    def names(self) -> list[str]:
-        return [name for name, _ in self.calls]
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from shotbook.session import (
     SequenceStats,
     Shot,
     ShotNotFoundError,
+    ShotSchemaError,
     ShotWriter,
     State,
     StorageError,
@@ -654,6 +655,37 @@ def test_scan_and_read_give_one_row_per_shot(session: Any, finished: str) -> Non
     assert isinstance(lazy, pl.LazyFrame)
     picked = lazy.filter(pl.col("shot_index") >= 1).select("shot_index", "wait_time").collect()
     assert picked["shot_index"].to_list() == [1, 2]
+
+
+def test_data_units_are_stored_with_their_columns_and_read_back(
+    storage_manager: Any, session: Any, steps: Any, lanes: Any, global_parameters: Any
+) -> None:
+    from shotbook.analysis import read_shots
+
+    session.sequences.create("/units/meter", steps, lanes)
+    units = {"dmm.voltage": "V", "camera.picture": "count", "dmm.ok": "V", "dmm.n": None}
+    with run_to_running(session, "/units/meter", global_parameters) as writer:
+        for index, parameters in enumerate(steps.walk(global_parameters)):
+            data = {"dmm.voltage": 0.5 + index, "camera.picture": image(index), "dmm.ok": True}
+            begin = T0 + timedelta(seconds=index)
+            writer.write_shot(index, parameters, {**data, "dmm.n": index}, begin, begin,
+                              data_units=units)  # fmt: skip
+        with pytest.raises(ShotSchemaError, match=r"'dmm.voltage' was a float scalar in V .* mV"):
+            writer.write_shot(3, {}, {"dmm.voltage": 1.0}, T0, T0, data_units={"dmm.voltage": "mV"})
+    session.sequences.finish("/units/meter")
+    shot = session.sequences.get_shot("/units/meter", 2)
+    assert shot.data_units == {"dmm.voltage": "V", "camera.picture": "count"}  # bools: none
+    assert shot["dmm.voltage"] == 2.5  # stored as given
+    assert shot.units["wait_time"] == "ms"  # parameters keep theirs
+    frame = read_shots(storage_manager, "/units/meter")
+    assert frame.height == 3
+    assert frame.units["dmm.voltage"] == "V"
+    assert frame.units["camera.picture"] == "count"
+    assert frame.units["dmm.n"] is None
+    assert frame.units["dmm.ok"] is None
+    assert frame.units["wait_time"] == "ms"
+    picked = read_shots(storage_manager, "/units/meter", ["dmm.voltage"])
+    assert picked.units["dmm.voltage"] == "V"
 
 
 def test_a_draft_has_no_shots(session: Any, steps: Any, lanes: Any) -> None:

@@ -64,8 +64,9 @@ def fill(manager: Any, steps: Any, lanes: Any, global_parameters: Any) -> None:
                     if index == 2:
                         data["probe.trace"] = None  # missing in one shot
                     writer.write_shot(
-                        index, parameters, data, begin, begin + timedelta(milliseconds=145)
-                    )
+                        index, parameters, data, begin, begin + timedelta(milliseconds=145),
+                        data_units={"probe.trace": "V"},
+                    )  # fmt: skip
         session.sequences.finish("/runs/finished")
         session.sequences.crash("/runs/crashed", "Traceback ...\nValueError: boom at shot 1")
         session.sequences.interrupt("/runs/interrupted")  # from PREPARING: no shots
@@ -89,7 +90,7 @@ def snapshot(manager: Any) -> dict[str, Any]:
                 "devices": session.sequences.get_device_configurations(path),
                 "frame": session.sequences.read(path),
                 "shots": [
-                    (s.index, s.parameters, s.units, s.start_time, s.end_time, s.data)
+                    (s.index, s.parameters, s.units, s.start_time, s.end_time, s.data, s.data_units)
                     for s in session.sequences.get_shots(path)
                 ],
             }
@@ -128,6 +129,7 @@ def assert_same_store(a: dict[str, Any], b: dict[str, Any], *, times: bool = Tru
         assert len(one["shots"]) == len(other["shots"])
         for shot, copied in zip(one["shots"], other["shots"], strict=True):
             assert shot[:5] == copied[:5] or _nan_equal(shot[1], copied[1])
+            assert shot[6] == copied[6]  # data units
             assert shot[5].keys() == copied[5].keys()
             for key, value in shot[5].items():
                 if isinstance(value, np.ndarray):
@@ -204,8 +206,12 @@ def test_verification_names_the_sequence_and_shot() -> None:
         start_time=T0,
         end_time=T0,
         data={"camera.picture": np.zeros((2, 2), np.uint16), "a.n": float("nan")},
+        data_units={"a.n": "V"},
     )
     _verify(PureSequencePath("/s"), shot, shot)  # NaN equals NaN here
+    unitless = SimpleNamespace(**{**vars(shot), "data_units": {}})
+    with pytest.raises(CopyVerificationError, match=r"data units \{'a.n': 'V'\} became \{\}"):
+        _verify(PureSequencePath("/s"), shot, unitless)
     changed = SimpleNamespace(**{**vars(shot), "data": {**shot.data}})
     changed.data["camera.picture"] = np.ones((2, 2), np.uint16)
     with pytest.raises(CopyVerificationError, match=r"/s: shot 4 differs .*camera.picture"):

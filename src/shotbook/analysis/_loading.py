@@ -7,7 +7,9 @@ per-shot analysis results ``analysis.<name>``, in the order they first appear.
 
 Sequences with different columns are stacked with nulls where a sequence lacks a column.
 A column stored in different units by different sequences is converted to the unit of the
-first sequence that has it (see :func:`units`).
+first sequence that has it (see :func:`units`). A data column stored with a unit in some
+sequences and without one in others (read-outs stored before shotbook kept their units) is
+read from all of them, its unit ``None``.
 """
 
 from __future__ import annotations
@@ -153,6 +155,7 @@ def _combine(
     """Stack the parts into one lazy frame (diagonally), converting units where they differ."""
     frames: list[pl.LazyFrame] = []
     chosen: dict[str, tuple[str | None, str]] = {}  # column -> (unit, first sequence having it)
+    unknown: set[str] = set()  # data columns with a unit in some sequences and none in others
     kinds: dict[str, str] = {}
     dtypes: dict[str, dict[pl.DataType, list[str]]] = {}
     keep = None if wanted is None else set(wanted)
@@ -177,17 +180,25 @@ def _combine(
                 chosen[name] = (meta.unit, part.path)
             elif meta.unit != chosen[name][0]:
                 target, first = chosen[name]
-                if meta.unit is None or target is None:
+                if (meta.unit is None or target is None) and kinds[name] != "parameter":
+                    # a read-out stored without a unit (by a shotbook that did not keep data
+                    # units, or a source that declares none) beside one with a unit: the
+                    # column's unit is unknown; the parts with a unit still convert alike
+                    unknown.add(name)
+                    if target is None:
+                        chosen[name] = (meta.unit, part.path)
+                elif meta.unit is None or target is None:
                     raise UnitMismatchError(
                         f"column {name!r} is in {target or 'no unit'} in {first} but in "
                         f"{meta.unit or 'no unit'} in {part.path}; read these sequences "
                         "separately, or leave the column out (columns=[...])"
                     )
-                converted = convert_expression(
-                    name, meta.unit, target, sequence=part.path, first=first
-                )
-                if converted is not None:
-                    expression, dtype = converted, pl.Float64()
+                else:
+                    converted = convert_expression(
+                        name, meta.unit, target, sequence=part.path, first=first
+                    )
+                    if converted is not None:
+                        expression, dtype = converted, pl.Float64()
             dtypes.setdefault(name, {}).setdefault(dtype, []).append(part.path)
             expressions.append(expression)
         frames.append(part.frame.select(expressions))
@@ -210,6 +221,7 @@ def _combine(
         frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
     column_units: dict[str, str | None] = dict.fromkeys(FIXED_COLUMNS)
     column_units.update({name: unit for name, (unit, _) in chosen.items()})
+    column_units.update(dict.fromkeys(unknown))
     return Loaded(frame, column_units, kinds)
 
 
@@ -353,7 +365,11 @@ def store_units(
     """Units of the columns of these sequences (``None``: all), as :func:`scan_shots` reports."""
     parts = _open_parts(storage_manager, sequences if sequences else None)
     found: dict[str, str | None] = dict.fromkeys(FIXED_COLUMNS)
+    unknown: set[str] = set()  # data columns with a unit in some sequences, none in others
     for part in parts:
         for name, meta in part.columns.items():
-            found.setdefault(name, meta.unit)
+            first = found.setdefault(name, meta.unit)
+            if meta.kind != "parameter" and (first is None) != (meta.unit is None):
+                unknown.add(name)
+    found.update(dict.fromkeys(unknown))
     return found

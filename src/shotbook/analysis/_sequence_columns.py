@@ -25,7 +25,8 @@ ColumnKind = Literal["parameter", "scalar", "array"]
 
 @dataclass(frozen=True)
 class ColumnMeta:
-    """One column of a sequence: a ``parameter`` (with its display unit) or data."""
+    """One column of a sequence: a ``parameter`` (with its display unit) or data (with the
+    unit its source declared, if any)."""
 
     kind: ColumnKind
     unit: str | None = None
@@ -43,10 +44,11 @@ def _first_shot_probe(session: ExperimentSession, path: PureSequencePath) -> Col
             return {}
         shot = shots[0]
         units = shot.units
+        data_units = shot.data_units
         columns = {name: ColumnMeta("parameter", units.get(name)) for name in shot.parameters}
         for name, value in shot.data.items():
             is_array = isinstance(value, np.ndarray) and value.ndim > 0
-            columns[name] = ColumnMeta("array" if is_array else "scalar")
+            columns[name] = ColumnMeta("array" if is_array else "scalar", data_units.get(name))
         return columns
 
     return probe

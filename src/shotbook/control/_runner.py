@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shotbook.compile import SequenceCompiler
-from shotbook.device import ShotRunner, open_devices
+from shotbook.device import ShotRunner, data_units_of, open_devices
 from shotbook.session import ShotWriter, StorageManager
 from shotbook.types import ShotParameters
 
@@ -329,6 +329,8 @@ class SequenceRunner:
                     )
                 )
                 shot_runner = devices_stack.enter_context(ShotRunner(devices))
+                self._doing("ask the data sources their units")
+                data_units = data_units_of(devices)
             except Exception as error:
                 self._record_fault(error)
                 return
@@ -338,7 +340,7 @@ class SequenceRunner:
             with self.storage_manager.session() as session:
                 writer = session.sequences.start(snapshot.path)
             self._set_state("running")
-            storage = _StorageThread(self, writer)
+            storage = _StorageThread(self, writer, data_units)
             self._storage = storage
             storage.start()
             try:
@@ -611,9 +613,12 @@ class _StorageThread:
     """The shots' way to the store, off the runner's thread: one thread runs the per-shot
     analyses, another writes each shot (so that neither holds the next shot up)."""
 
-    def __init__(self, runner: SequenceRunner, writer: ShotWriter) -> None:
+    def __init__(
+        self, runner: SequenceRunner, writer: ShotWriter, data_units: Mapping[str, str]
+    ) -> None:
         self._runner = runner
         self._writer = writer
+        self._data_units = dict(data_units)
         size = runner.configuration.storage_queue_size
         self._write_stage = _Stage(f"shotbook-storage {runner.path}", size, self._write)
         self._analysis_stage: _Stage | None = None
@@ -661,7 +666,14 @@ class _StorageThread:
             return  # drain without storing after a write error
         item.data[ATTEMPTS_COLUMN] = item.attempts
         try:
-            self._writer.write_shot(item.index, item.parameters, item.data, item.start, item.end)
+            self._writer.write_shot(
+                item.index,
+                item.parameters,
+                item.data,
+                item.start,
+                item.end,
+                data_units=self._data_units,
+            )
         except BaseException as error:
             self._fail(error, item)
             return

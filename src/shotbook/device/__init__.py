@@ -3,6 +3,7 @@
 * :class:`Device`, :class:`Sequencer`, :class:`Camera`, :class:`DataSource`: structural
   protocols; methods a device server may call are marked with :func:`remote`.
 * :class:`ShotRunner`: runs one shot across open devices (program, arm, start, collect).
+* :func:`data_units_of`: the units data sources declare for what they read.
 * :func:`open_devices`: opens a sequence's devices, in this process or on device servers
   (:mod:`shotbook.device.remote`), and closes them whatever happens.
 * :mod:`shotbook.device.sim`: a simulated lab (sequencers and a camera seeing an atom cloud).
@@ -17,6 +18,7 @@ Example::
 
 from ._codec import WireCodec
 from ._controller import ShotRunner
+from ._data_units import data_units_of
 from ._open import DeviceSpec, device_spec, device_specs, open_devices
 from ._protocols import (
     Camera,
@@ -50,6 +52,7 @@ __all__ = [
     "ShotRunner",
     "ShotServer",
     "WireCodec",
+    "data_units_of",
     "device_spec",
     "device_specs",
     "open_devices",

@@ -237,6 +237,10 @@ class DataSource(Device, Protocol):
     (numbers, bools and numpy arrays, like pictures). A camera or a sequencer may also be a
     data source. Errors and timeouts name the device and the step ``read_data``.
 
+    A data source may also declare each label's unit with a ``data_units()`` method (a
+    mapping of label to unit symbol, asked once when the devices are open): the store keeps
+    it with the column (see :func:`~shotbook.device.data_units_of`).
+
     Example::
 
         class PowerMeter:
@@ -245,6 +249,10 @@ class DataSource(Device, Protocol):
             @remote  # also when the meter is on a device server
             def read_data(self) -> dict[str, float]:
                 return {"power": self._read_watts()}   # stored as "meter.power"
+
+            @remote
+            def data_units(self) -> dict[str, str | None]:
+                return {"power": "W"}                   # kept with the column
     """
 
     @remote

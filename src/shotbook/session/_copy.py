@@ -150,6 +150,7 @@ def _copy_sequence(
                         shot.start_time,
                         shot.end_time,
                         units=units,
+                        data_units=shot.data_units,
                     )
             for shot in shots:
                 _verify(path, shot, target.get_shot(path, shot.index))
@@ -175,6 +176,8 @@ def _verify(path: PureSequencePath, original: Any, copy: Any) -> None:
         fail(f"parameters {original.parameters!r} became {copy.parameters!r}")
     if original.units != copy.units:
         fail(f"units {original.units!r} became {copy.units!r}")
+    if original.data_units != copy.data_units:
+        fail(f"data units {original.data_units!r} became {copy.data_units!r}")
     if not _same_time(original.start_time, copy.start_time) or not _same_time(
         original.end_time, copy.end_time
     ):

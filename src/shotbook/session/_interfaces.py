@@ -121,11 +121,14 @@ class ShotWriter(Protocol):
         end: datetime,
         *,
         units: Mapping[str, DisplayUnit | None] | None = None,
+        data_units: Mapping[str, str | None] | None = None,
     ) -> None:
         """Store shot ``index`` (parameters may be a ``ShotParameters``, which has units).
 
         ``data`` maps ``device.label`` to floats, ints, bools or numpy arrays (hence its
-        ``Any`` values); ``units`` gives a parameter's display unit (``shotbook.types.Unit``).
+        ``Any`` values); ``units`` gives a parameter's display unit (``shotbook.types.Unit``);
+        ``data_units`` the unit symbol a data column's values are in (``{"dmm.voltage":
+        "V"}``), stored with the column as given (a column keeps one unit in a sequence).
         """
         ...
 

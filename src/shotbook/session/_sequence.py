@@ -104,6 +104,12 @@ class Shot:
         return dict(self._get().data)
 
     @property
+    def data_units(self) -> dict[str, str]:
+        """The unit of each data column stored with one (``{"dmm.voltage": "V"}``); columns
+        without a declared unit are left out."""
+        return dict(getattr(self._get(), "data_units", None) or {})
+
+    @property
     def start_time(self) -> datetime:
         """When the shot started (UTC)."""
         return self._get().start_time

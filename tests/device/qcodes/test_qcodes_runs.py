@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from qcodes.instrument import Instrument
 
+from shotbook.analysis import read_shots
 from shotbook.control import (
     LocalExperimentManager,
     LocalExperimentManagerConfiguration,
@@ -50,7 +51,7 @@ DMM_READOUT = QCoDeSInstrumentConfiguration(
     driver=DMM,
     address="GPIB::1::INSTR",
     driver_options=DMM_SIM,
-    readings=(QCoDeSReading("volt"),),
+    readings=(QCoDeSReading("volt", label="voltage"),),
 )
 
 
@@ -83,7 +84,9 @@ def test_a_scan_sets_the_rf_source_per_shot_and_stores_the_read_outs_twice_in_a_
         assert summary.ok, summary
         frame = shots_of(run.storage, path)
         assert frame["rf.frequency_readback"].to_list() == [65e6] * 4  # -15 MHz + 80 MHz
-        assert frame["dmm.volt"].to_list() == [10.0] * 4  # the simulated meter's own value
+        assert frame["dmm.voltage"].to_list() == [10.0] * 4  # the simulated meter's own value
+        units = read_shots(run.storage, path).units  # the parameters' own units, stored
+        assert (units["dmm.voltage"], units["rf.frequency_readback"]) == ("V", "Hz")
     assert not Instrument.exist("rf")
     assert not Instrument.exist("dmm")
 
@@ -130,5 +133,18 @@ def test_an_instrument_timing_out_at_shot_2_crashes_the_run_and_keeps_shots_0_an
     frame = shots_of(run.storage, "/synth/timeout")
     assert frame["shot_index"].to_list() == [0, 1]
     assert frame["synth.probe"].to_list() == [294.65, 294.65]
+    assert not Instrument.exist("synth")  # devices closed
+    assert not Instrument.exist("rf")
+
+
+def test_an_absent_instrument_crashes_the_run_naming_device_address_and_step(run) -> None:
+    absent = synth_configuration(address="GPIB0::9::INSTR")  # pyvisa-sim knows no such one
+    with pytest.raises(SequenceFailedError) as caught:
+        run("/synth/absent", {"synth": absent, "rf": RF})
+    text = str(caught.value)
+    assert caught.value.state == "crashed"
+    assert "device 'synth' (LabSynth at GPIB0::9::INSTR) failed to open" in text
+    assert state_of(run.storage, "/synth/absent") == "crashed"
+    assert len(shots_of(run.storage, "/synth/absent")) == 0
     assert not Instrument.exist("synth")  # devices closed
     assert not Instrument.exist("rf")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
@@ -84,7 +84,8 @@ class ColumnInfo:
 
     ``dtype`` is a numpy dtype string (``"<f8"``, ``"<i8"``, ``"|b1"``, ``"<u2"``...);
     ``shape`` is ``()`` for scalars and the array's shape otherwise; ``unit`` is the display
-    unit symbol of a float parameter (``None`` otherwise).
+    unit symbol of a float parameter, or the unit a data column's values are in (``None``
+    when it has none or none was declared).
 
     >>> ColumnInfo("camera.picture", "array", "<u2", (512, 512)).describe()
     'an array of <u2 with shape (512, 512)'
@@ -180,6 +181,7 @@ def info_from_field(field: pa.Field) -> ColumnInfo | None:
             "array",
             metadata["dtype"],
             tuple(json.loads(metadata["shape"])),
+            metadata.get("unit"),
         )
     dtype = next(key for key, value in _SCALAR_TYPES.items() if value == field.type)
     return ColumnInfo(
@@ -233,9 +235,17 @@ def encode_parameter(
 
 
 def encode_data(
-    name: str, value: object, known: ColumnInfo | None, shot_index: int
+    name: str, value: object, known: ColumnInfo | None, shot_index: int, unit: str | None = None
 ) -> tuple[ColumnInfo, pa.Array]:
-    """Check one data value against its earlier description and encode it."""
+    """Check one data value against its earlier description and encode it.
+
+    ``unit`` is the symbol of the unit the value is in (``"V"``), kept as the column's
+    description (bools have none: it is ignored for them); the value is stored as given.
+    """
+    if unit is not None and (not isinstance(unit, str) or not unit.strip()):
+        raise TypeError(
+            f"shot {shot_index}: the unit of data {name!r} is a non-empty str or None, not {unit!r}"
+        )
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, np.ndarray):
@@ -247,7 +257,9 @@ def encode_data(
             )
         if value.size == 0:
             raise ValueError(f"shot {shot_index}: data {name!r} is an empty array {value.shape}")
-        info = ColumnInfo(name, "array", value.dtype.str, tuple(int(n) for n in value.shape))
+        symbol = None if value.dtype.kind == "b" else unit
+        shape = tuple(int(n) for n in value.shape)
+        info = ColumnInfo(name, "array", value.dtype.str, shape, symbol)
         _check_same(info, known, shot_index)
         contiguous = np.ascontiguousarray(value)
         buffer = pa.py_buffer(contiguous)
@@ -259,10 +271,10 @@ def encode_data(
         info = ColumnInfo(name, "scalar", "|b1")
         array = pa.array([bool(value)], pa.bool_())
     elif isinstance(value, int | np.integer) and not (known is not None and known.dtype == "<f8"):
-        info = ColumnInfo(name, "scalar", "<i8")
+        info = ColumnInfo(name, "scalar", "<i8", (), unit)
         array = pa.array([as_int64(name, value, shot_index)], pa.int64())
     elif isinstance(value, float | int | np.floating | np.integer):
-        info = ColumnInfo(name, "scalar", "<f8")
+        info = ColumnInfo(name, "scalar", "<f8", (), unit)
         array = pa.array([float(value)], pa.float64())
     else:
         raise TypeError(
@@ -511,7 +523,8 @@ class ShotRecord:
 
     ``parameters`` are in their display units (``units`` gives each symbol, ``None`` for ints,
     bools and dimensionless floats); ``data`` holds numpy arrays (read-only views of the
-    file's buffer) and Python scalars; times are UTC.
+    file's buffer) and Python scalars, in the units ``data_units`` gives (columns stored
+    without a unit are left out); times are UTC.
     """
 
     index: int
@@ -520,6 +533,7 @@ class ShotRecord:
     data: dict[str, Any]
     start_time: datetime
     end_time: datetime
+    data_units: dict[str, str] = field(default_factory=dict)
 
 
 def shot_record(row: pa.Table, columns: Iterable[ColumnInfo], index: int) -> ShotRecord:
@@ -530,6 +544,7 @@ def shot_record(row: pa.Table, columns: Iterable[ColumnInfo], index: int) -> Sho
     parameters: dict[str, float | int | bool] = {}
     units: dict[str, str | None] = {}
     data: dict[str, Any] = {}
+    data_units: dict[str, str] = {}
     for info in columns:
         chunk = row.column(info.name).combine_chunks()
         if chunk.null_count:
@@ -541,6 +556,8 @@ def shot_record(row: pa.Table, columns: Iterable[ColumnInfo], index: int) -> Sho
             units[info.name] = info.unit
         else:
             data[info.name] = chunk[0].as_py()
+        if info.kind != "parameter" and info.unit is not None:
+            data_units[info.name] = info.unit
     times = row.select([START_TIME, END_TIME]).cast(
         pa.schema([(START_TIME, pa.int64()), (END_TIME, pa.int64())])
     )
@@ -551,4 +568,5 @@ def shot_record(row: pa.Table, columns: Iterable[ColumnInfo], index: int) -> Sho
         data=data,
         start_time=from_microseconds(times.column(0)[0].as_py()),
         end_time=from_microseconds(times.column(1)[0].as_py()),
+        data_units=data_units,
     )

@@ -54,7 +54,7 @@ _Encode = Callable[[Any, int], pa.Array | None]
 
 
 class ShotColumnEncoder:
-    """``encode(parameters, data, units, known, shot_index)``: every column of one shot,
+    """``encode(parameters, data, units, known, shot_index, data_units)``: every column of one shot,
     checked against ``known`` (the writer's column descriptions) and encoded, as
     :func:`encode_shot_columns` does, faster for repeated columns.
 
@@ -72,18 +72,22 @@ class ShotColumnEncoder:
         units: Mapping[str, Any],
         known: Mapping[str, ColumnInfo],
         shot_index: int,
+        data_units: Mapping[str, str | None] | None = None,
     ) -> list[tuple[ColumnInfo, pa.Array]]:
         """The shot's columns: the parameters (in their display ``units``), then the data
-        (``None`` values are left out)."""
+        (``None`` values are left out; ``data_units`` gives a data column's unit symbol, kept
+        as its description: the values are stored as given)."""
         seen: set[str] = set(FIXED_COLUMNS)
         encoded: list[tuple[ColumnInfo, pa.Array]] = []
         for name, value in parameters.items():
             check_column_name(name, seen, shot_index)
             encoded.append(self._column(True, name, value, units.get(name), known, shot_index))
+        symbols = data_units or {}
         for name, value in data.items():
             check_column_name(name, seen, shot_index)
             if value is not None:
-                encoded.append(self._column(False, name, value, None, known, shot_index))
+                symbol = symbols.get(name)
+                encoded.append(self._column(False, name, value, symbol, known, shot_index))
         return encoded
 
     def _column(
@@ -104,10 +108,11 @@ class ShotColumnEncoder:
         if parameter:
             info, array = encode_parameter(name, value, unit, described, shot_index)
         else:
-            info, array = encode_data(name, value, described, shot_index)
+            info, array = encode_data(name, value, described, shot_index, unit)
         if not (type(value) is np.ndarray and info.kind != "array"):  # 0-d: by its dtype
             remembered = info if described is None else described  # what `known` will hold
-            self._last[(parameter, name)] = (type(value), unit, remembered, _direct(info, unit))
+            direct = _direct(info, unit if parameter else None)  # data is stored as given
+            self._last[(parameter, name)] = (type(value), unit, remembered, direct)
         return info, array
 
 
@@ -117,10 +122,12 @@ def encode_shot_columns(
     units: Mapping[str, Any],
     known: Mapping[str, ColumnInfo],
     shot_index: int,
+    data_units: Mapping[str, str | None] | None = None,
 ) -> list[tuple[ColumnInfo, pa.Array]]:
     """Every column of one shot, checked against ``known`` from scratch and encoded: the
-    parameters (in their display ``units``), then the data (``None`` values are left out)."""
-    return ShotColumnEncoder().encode(parameters, data, units, known, shot_index)
+    parameters (in their display ``units``), then the data (``None`` values are left out;
+    ``data_units``: each data column's unit symbol)."""
+    return ShotColumnEncoder().encode(parameters, data, units, known, shot_index, data_units)
 
 
 def _direct(info: ColumnInfo, unit: Any) -> _Encode:

@@ -211,6 +211,7 @@ class ParquetShotWriter:
         end: datetime,
         *,
         units: Mapping[str, DisplayUnit | None] | None = None,
+        data_units: Mapping[str, str | None] | None = None,
     ) -> None:
         """Store one shot; returns when it is appended to the journal (durable vs process
         death; vs power loss too with ``fsync=True``).
@@ -218,7 +219,8 @@ class ParquetShotWriter:
         ``parameters`` are SI magnitudes (floats), ints or bools; floats are stored in their
         display unit, ``units[name].from_si(value)``. A ``ShotParameters`` brings its own
         ``units``. ``data`` maps ``device.label`` to floats, ints, bools or numpy arrays
-        (``None``: nothing for this shot). ``start`` and ``end`` are timezone-aware.
+        (``None``: nothing for this shot), in the units ``data_units`` names (a symbol by
+        column, kept as the column's description). ``start`` and ``end`` are timezone-aware.
 
         Raises :class:`ShotExistsError` for an index already stored and
         :class:`ShotSchemaError` when a column changes kind, dtype, shape or unit; then
@@ -239,7 +241,9 @@ class ParquetShotWriter:
             "end_time": one_value(to_microseconds(end, "end", index), TIMESTAMP_TYPE),
         }
         new: list[ColumnInfo] = []
-        for info, array in self._encoder.encode(parameters, data, units, self._columns, index):
+        for info, array in self._encoder.encode(
+            parameters, data, units, self._columns, index, data_units
+        ):
             arrays[info.name] = array
             if info.name not in self._columns:
                 new.append(info)

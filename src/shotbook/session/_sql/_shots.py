@@ -122,13 +122,15 @@ class SQLShotWriter:
         end: datetime,
         *,
         units: Mapping[str, DisplayUnit | None] | None = None,
+        data_units: Mapping[str, str | None] | None = None,
     ) -> None:
         """Store one shot; returns when it is committed.
 
         Same rules as the Parquet writer: ``parameters`` are SI magnitudes (floats), ints or
         bools stored in their display unit (``units``, or ``parameters.units`` for a
         ``ShotParameters``); ``data`` maps ``device.label`` to floats, ints, bools or numpy
-        arrays (``None``: no value for this shot). Raises :class:`ShotExistsError` for an
+        arrays (``None``: no value for this shot) with their unit symbols in ``data_units``.
+        Raises :class:`ShotExistsError` for an
         index already stored, :class:`ShotSchemaError` when a column changes kind, dtype,
         shape or unit; then nothing is stored.
         """
@@ -145,7 +147,9 @@ class SQLShotWriter:
         values: list[tuple[Any, ...]] = []
         arrays: list[tuple[Any, ...]] = []
         new: dict[str, ColumnInfo] = {}
-        for info, encoded in self._encoder.encode(parameters, data, units, self._columns, index):
+        for info, encoded in self._encoder.encode(
+            parameters, data, units, self._columns, index, data_units
+        ):
             if info.kind == "array":
                 contiguous = np.ascontiguousarray(data[info.name])
                 arrays.append(
