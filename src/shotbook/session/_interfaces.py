@@ -103,6 +103,29 @@ class AuditRecord:
 
 
 @dataclass(frozen=True)
+class RenamedName:
+    """A stored path that was not in Unicode NFC, and the name an upgrade gave it.
+
+    ``clash`` is the path it differs from only in normalisation (then ``new`` is a free
+    name such as ``café (2)``, never the same sequence or folder), else ``None``.
+    """
+
+    old: str
+    new: str
+    clash: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """Why it was renamed, in words."""
+        if self.clash is None:
+            return "its name was not in Unicode NFC"
+        return f"it differs from {self.clash} only in Unicode normalisation"
+
+    def __str__(self) -> str:
+        return f"{self.old} → {self.new} ({self.reason})"
+
+
+@dataclass(frozen=True)
 class SequenceStats:
     """What the panel shows about one sequence, read in one query for many sequences.
 
@@ -402,6 +425,12 @@ class StorageManager(Protocol):
         """Create a missing store or migrate an older one; return where the backup copy is."""
         ...
 
+    def normalise_names(self) -> builtins.list[RenamedName]:
+        """Rename stored paths that are not in Unicode NFC (written before names were
+        normalised); names that differ only in normalisation are kept apart, never merged.
+        Returns what was renamed (each rename is also in the audit log)."""
+        ...
+
     def close(self) -> None:
         """Release what the manager holds (nothing is held between calls)."""
         ...
@@ -462,6 +491,7 @@ __all__ = [
     "ExperimentSession",
     "PathHierarchy",
     "PathLike",
+    "RenamedName",
     "RunOwner",
     "RunningSequence",
     "SequenceCollection",

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 from shotbook.types._paths import PureSequencePath
 
+from .._catalog._names import normalise_stored_names
 from .._errors import StorageError, StoreVersionError
+from .._interfaces import RenamedName
 from ._catalog import SQLCatalog, SQLTransaction, utc_now
 from ._schema import SQL_SCHEMA_VERSION, v2_statements
 from ._session import SQLSession
@@ -83,6 +85,11 @@ class SQLStorageManager:
         self.catalog.run(action, check=False)
         self.catalog.mark_current()
         return None
+
+    def normalise_names(self) -> list[RenamedName]:
+        """Rename stored paths that are not in Unicode NFC; names that differ only in
+        normalisation are kept apart (``café (2)``), never merged. Returns the renames."""
+        return self.catalog.run(normalise_stored_names)
 
     def shot_writer(self, sequence_id: str, path: PureSequencePath) -> SQLShotWriter:
         """The writer of a sequence's shots, on its own connection."""
