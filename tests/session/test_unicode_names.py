@@ -77,8 +77,14 @@ def test_upgrade_renames_unnormalised_names_and_keeps_clashing_ones_apart(
     with storage_manager.session() as session:
         assert session.paths.all_paths() == {
             PureSequencePath(p)
-            for p in ("/amb", f"/amb/{COMPOSED}", f"/amb/{COMPOSED} (2)", f"/amb/{tea}")
-            + (f"/{nfc}", f"/{nfc}/x")
+            for p in (
+                "/amb",
+                f"/amb/{COMPOSED}",
+                f"/amb/{COMPOSED} (2)",
+                f"/amb/{tea}",
+                f"/{nfc}",
+                f"/{nfc}/x",
+            )
         }
         notes = {
             str(stats.path): session.sequences.get_notes(stats.path)
