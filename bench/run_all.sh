@@ -16,4 +16,5 @@ $B bench/bench_sql_storage.py --runs 5
 $B bench/bench_panel.py --runs 5
 $B bench/bench_fair_server.py
 $B bench/bench_soak.py 10000
+$B bench/bench_names.py --runs 7
 echo "all benchmarks done"

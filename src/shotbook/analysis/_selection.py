@@ -2,8 +2,8 @@
 
 A pattern matches whole path names: ``*`` any characters within one name, ``?`` one
 character within one name, and ``**`` as a whole name any number of levels (zero included).
-Names may hold ``?`` and ``*`` themselves: a text that is exactly the path of a sequence (or
-folder) names it alone, before any pattern matching, and ``\\?`` / ``\\*`` match the
+Names may hold ``?`` and ``*`` themselves: a text that is exactly the path of a sequence
+names it alone, before any pattern matching, and ``\\?`` / ``\\*`` match the
 character itself (:func:`escape_path` escapes a whole path). Texts are compared in Unicode
 NFC, as the store keeps names.
 
@@ -28,7 +28,7 @@ from shotbook.session import Sequence, State
 from shotbook.types import PureSequencePath, as_path
 
 if TYPE_CHECKING:
-    from shotbook.session import ExperimentSession
+    from shotbook.session import ExperimentSession, SequenceStats
 
 __all__ = [
     "NoSequenceMatchError",
@@ -127,16 +127,15 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-def _exact(session: ExperimentSession, text: str) -> PureSequencePath | None:
-    """The path ``text`` names exactly, when a sequence or folder is there (a pattern's text
-    written with ``/`` only; escapes and backslash separators make it a pattern)."""
+def _exact(text: str) -> PureSequencePath | None:
+    """The path ``text`` would name as a plain path (a pattern's text written with ``/``
+    only; escapes and backslash separators make it a pattern), or ``None``."""
     if _ESCAPE in text:
         return None
     try:
-        path = as_path(text)
+        return as_path(text)
     except ValueError:
         return None
-    return path if not path.is_root() and session.paths.exists(path) else None
 
 
 def matches_pattern(pattern: str, path: str | PureSequencePath) -> bool:
@@ -200,17 +199,20 @@ def select_sequences(
     matches nothing, and the store's ``PathNotFoundError`` for a missing path.
     """
     selected: dict[PureSequencePath, None] = {}
-    listing: builtins.list[PureSequencePath] | None = None
+    every: builtins.list[SequenceStats] | None = None
+    named: set[PureSequencePath] = set()
     for item in _items(what):
         if isinstance(item, Sequence):
             selected[item.path] = None
-        elif isinstance(item, str) and is_pattern(item) and _exact(session, item) is None:
-            if listing is None:
-                listing = [
-                    stats.path
-                    for stats in session.sequences.all_sequences()
-                    if stats.state is not State.DRAFT
-                ]
+        elif isinstance(item, str) and is_pattern(item):
+            if every is None:  # one listing serves every pattern of the selection
+                every = session.sequences.all_sequences()
+                named = {stats.path for stats in every}
+            exact = _exact(item)
+            if exact is not None and exact in named:
+                selected[exact] = None  # a sequence named exactly so wins over the pattern
+                continue
+            listing = [stats.path for stats in every if stats.state is not State.DRAFT]
             regex = _compile(item)
             found = [path for path in listing if regex.match(str(path))]
             if not found:
@@ -218,7 +220,8 @@ def select_sequences(
                 more = f" (and {len(listing) - 20} more)" if len(listing) > 20 else ""
                 raise NoSequenceMatchError(
                     f"no sequence matches {item!r}; '*' and '?' stay within one name, '**' "
-                    f"spans levels (e.g. '/tof/**'). Sequences with shots: {known}{more}"
+                    f"spans levels (e.g. '/tof/**'), '\\?' and '\\*' match the character "
+                    f"itself. Sequences with shots: {known}{more}"
                 )
             selected.update(dict.fromkeys(found))
         elif isinstance(item, str | PureSequencePath):
