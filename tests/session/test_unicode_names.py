@@ -102,21 +102,25 @@ def test_upgrade_renames_unnormalised_names_and_keeps_clashing_ones_apart(
         assert log[0].detail.startswith("upgrade: it differs from")
 
 
-def test_upgrade_database_prints_every_rename(
+def test_shotbook_upgrade_prints_every_rename(
     tmp_path: Any, capsys: pytest.CaptureFixture[str], steps: StepsConfiguration, lanes: TimeLanes
 ) -> None:
+    from shotbook.cli import main
     from shotbook.session import DuckDBConfig
 
-    experiment = Experiment(DuckDBConfig(tmp_path / "store"))
+    root = tmp_path / "store"
+    experiment = Experiment(DuckDBConfig(root))
     experiment.setup_default_extensions()
     manager = experiment.get_storage_manager()
     with manager.session() as session:
         session.sequences.create(f"/{COMPOSED}", steps, lanes)
         session.sequences.create("/b", steps, lanes)
     _raw(manager, _rename_raw("/b", f"/{DECOMPOSED}"))
-    assert experiment.upgrade_database() is None
+    assert main(["upgrade", "--root", str(root)]) == 0
     out = capsys.readouterr().out
     assert f"shotbook: renamed /{DECOMPOSED} → /{COMPOSED} (2) (it differs from" in out
+    assert main(["upgrade", "--root", str(root)]) == 0
+    assert "renamed" not in capsys.readouterr().out
     (entry,) = experiment.audit_log(f"/{COMPOSED} (2)")
     assert (entry.action, entry.target) == ("rename", f"/{COMPOSED} (2)")
     experiment.close()
