@@ -9,11 +9,15 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from shotbook.analysis import escape_path, read_shots
+from shotbook.analysis import escape_path, matches_pattern, read_shots
 from shotbook.registry import Serializer, default_registry
 from shotbook.session import PathExistsError, StorageManager
+from shotbook.types import PureSequencePath
 from tests.session.conftest import BACKENDS
+from tests.types.test_paths import _names
 
 from .helpers import SequenceSpec, fill
 
@@ -91,3 +95,14 @@ def _empty_sequence() -> tuple[Any, Any]:
     from shotbook.types import ExecuteShot, StepsConfiguration, TimeLanes
 
     return StepsConfiguration([ExecuteShot()]), TimeLanes([], [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_names, min_size=1, max_size=4), st.lists(_names, min_size=1, max_size=4))
+def test_an_escaped_path_matches_itself_and_nothing_else(
+    parts: list[str], other: list[str]
+) -> None:
+    path = PureSequencePath.from_parts(parts)
+    assert matches_pattern(escape_path(path), path)
+    other_path = PureSequencePath.from_parts(other)
+    assert matches_pattern(escape_path(path), other_path) is (other_path == path)
