@@ -17,4 +17,5 @@ $B bench/bench_panel.py --runs 5
 $B bench/bench_fair_server.py
 $B bench/bench_data_units.py
 $B bench/bench_soak.py 10000
+$B bench/bench_names.py --runs 7
 echo "all benchmarks done"

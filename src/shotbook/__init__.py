@@ -29,6 +29,7 @@ _LAZY: dict[str, str] = {
     "PureSequencePath": "shotbook.types",
     "scan_shots": "shotbook.analysis",
     "read_shots": "shotbook.analysis",
+    "escape_path": "shotbook.analysis",
 }
 
 __all__ = ["__version__", *_LAZY]

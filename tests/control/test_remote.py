@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from shotbook.control import (
     ShotStored,
 )
 from shotbook.device.remote import InsecureRPCConfiguration
+from shotbook.session import RunOwner
 
 from .conftest import FAST
 from .lab import create_sequence, lab_lanes, setup_store, shots_of, state_of, tof_scan
@@ -128,6 +131,11 @@ def test_busy_server_interrupt_and_a_client_that_goes_away(
         assert 2 <= summary.number_of_shots < 60
     assert state_of(storage, "/long") == "interrupted"
     assert len(shots_of(storage, "/long")) == summary.number_of_shots
+    with storage.session() as session:  # the store records who interrupted: the client
+        (entry,) = session.audit_log("/long")
+    assert (entry.action, entry.path, entry.user) == ("interrupt", "/long", None)
+    assert (entry.host, entry.pid) == (socket.gethostname(), os.getpid())
+    assert "through the experiment server" in entry.detail
 
 
 def test_a_killed_experiment_server_leaves_its_sequence_crashed_at_restart(
@@ -220,6 +228,10 @@ def test_a_second_local_manager_refuses_nothing_it_does_not_own(
     first.interrupt()
     assert first.wait(30)
     assert state_of(storage, "/mine") == "interrupted"
+    with storage.session() as session:
+        (entry,) = session.audit_log("/mine")
+    assert (entry.action, entry.host, entry.pid) == ("interrupt", socket.gethostname(), os.getpid())
+    assert entry.user == RunOwner.current().user
 
 
 def test_sigterm_stops_the_server_and_interrupts_its_run(

@@ -230,7 +230,7 @@ def test_a_missing_store_is_created_on_first_use(tmp_path: Path, serializer: Ser
     with manager.session() as session:
         assert session.paths.create("/first") == [PurePath("/first")]
     connection = duckdb.connect(str(config.catalog_path), read_only=True)
-    assert connection.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    assert connection.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
     connection.close()
 
 

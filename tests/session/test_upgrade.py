@@ -124,6 +124,7 @@ def test_a_v0_store_is_refused_untouched_then_upgraded(
         session.sequences.set_notes(scan, "migrated")
         session.sequences.reset_to_draft(loading)
         assert session.sequences.get_state(loading) is State.DRAFT
+        assert [entry.action for entry in session.audit_log(loading)] == ["reset"]
 
 
 def test_a_store_of_a_newer_version_is_refused_even_by_upgrade(

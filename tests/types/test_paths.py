@@ -1,5 +1,7 @@
 """Sequence paths: canonical form, parts, and refused names."""
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -72,4 +74,11 @@ _names = st.text(
 def test_round_trip_through_text(parts: list[str]) -> None:
     path = PureSequencePath.from_parts(parts)
     assert PureSequencePath(str(path)) == path
-    assert path.parts == tuple(parts)
+    assert path.parts == tuple(unicodedata.normalize("NFC", part) for part in parts)
+
+
+def test_names_are_kept_in_unicode_nfc() -> None:
+    decomposed = PureSequencePath("/amb/" + unicodedata.normalize("NFD", "café"))
+    assert decomposed == PureSequencePath("/amb/café")
+    assert str(decomposed) == unicodedata.normalize("NFC", "/amb/café")
+    assert (PureSequencePath("/") / unicodedata.normalize("NFD", "é")).name == "\u00e9"

@@ -83,6 +83,10 @@ def test_create_rename_duplicate_and_notes(panel: ExperimentPanel, lab: Lab) -> 
     ask(panel, "select", path="/scans/tof copy")
     ask(panel, "select", path="/scans/tof")
     assert panel.browser.notes == "MOT at -15 MHz"
+    # the audit log of the selected sequence shows beside its notes
+    assert panel.browser.history == ""
+    ask(panel, "select", path="/calibrations/mot/load")
+    assert "rename /calibrations/mot/loading → /calibrations/mot/load by " in panel.browser.history
 
 
 def test_errors_are_reported_in_the_status_line(panel: ExperimentPanel) -> None:

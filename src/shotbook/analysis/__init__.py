@@ -12,7 +12,7 @@ Importing this package imports polars and numpy (DuckDB only when :func:`sql` ru
 
 # Loading shots into polars: one row per shot, across any number of sequences.
 from ._loading import FIXED_COLUMNS, read_shots, scan_shots
-from ._selection import NoSequenceMatchError, SequenceSelection, matches_pattern
+from ._selection import NoSequenceMatchError, SequenceSelection, escape_path, matches_pattern
 from ._time_range import NaiveDatetimeError
 
 # isort: split
@@ -87,6 +87,7 @@ __all__ = [
     "absorption_atom_number",
     "column_kinds",
     "crop",
+    "escape_path",
     "fit_by",
     "fit_gaussian_2d",
     "fit_temperature",

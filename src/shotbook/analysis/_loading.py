@@ -259,7 +259,9 @@ def scan_shots(
 
     ``what`` is a path (``"/tof/scan 3"``), a folder (every sequence under it), a pattern on
     path names (``"/tof/*"``; ``*`` and ``?`` stay within one name, ``**`` spans levels:
-    ``"/2026/**/tof*"``), a ``Sequence``, or a list of these. Rows are in the order the
+    ``"/2026/**/tof*"``), a ``Sequence``, or a list of these. A sequence whose path is
+    exactly the text (``"/amb/scan?"``) is read alone; ``\\?`` and ``\\*`` match the
+    character itself (:func:`escape_path`). Rows are in the order the
     sequences are given (patterns and folders sorted by path), then by shot index.
 
     Nothing is read until ``collect()``: only the columns the query uses are read, filters

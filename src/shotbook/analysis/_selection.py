@@ -2,11 +2,17 @@
 
 A pattern matches whole path names: ``*`` any characters within one name, ``?`` one
 character within one name, and ``**`` as a whole name any number of levels (zero included).
+Names may hold ``?`` and ``*`` themselves: a text that is exactly the path of a sequence
+names it alone, before any pattern matching, and ``\\?`` / ``\\*`` match the
+character itself (:func:`escape_path` escapes a whole path). Texts are compared in Unicode
+NFC, as the store keeps names.
 
 >>> matches_pattern("/tof/*", "/tof/scan 1"), matches_pattern("/tof/*", "/tof/a/b")
 (True, False)
 >>> matches_pattern("/tof/**", "/tof/a/b"), matches_pattern("/**/scan?", "/x/y/scan2")
 (True, True)
+>>> escape_path("/amb/scan?"), matches_pattern(escape_path("/amb/scan?"), "/amb/scanX")
+('/amb/scan\\\\?', False)
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import builtins
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeAlias, overload
 
@@ -21,11 +28,12 @@ from shotbook.session import Sequence, State
 from shotbook.types import PureSequencePath, as_path
 
 if TYPE_CHECKING:
-    from shotbook.session import ExperimentSession
+    from shotbook.session import ExperimentSession, SequenceStats
 
 __all__ = [
     "NoSequenceMatchError",
     "SequenceSelection",
+    "escape_path",
     "exact_paths",
     "is_pattern",
     "matches_pattern",
@@ -39,42 +47,95 @@ SequenceSelection: TypeAlias = (
 """What :func:`scan_shots` reads: a path, a folder, a pattern, a ``Sequence``, or a list of them."""
 
 _WILDCARDS = ("*", "?")
+_ESCAPE = "\\"
 
 
 class NoSequenceMatchError(LookupError):
     """A path pattern matched no sequence of the store (the message lists what exists)."""
 
 
+def escape_path(path: str | PureSequencePath) -> str:
+    """``path`` written as a pattern that matches only itself (``?`` and ``*`` escaped).
+
+    >>> escape_path("/amb/scan*?")
+    '/amb/scan\\\\*\\\\?'
+    """
+    text = str(as_path(path))
+    for wildcard in _WILDCARDS:
+        text = text.replace(wildcard, _ESCAPE + wildcard)
+    return text
+
+
+def _tokens(text: str) -> builtins.list[tuple[str, bool]]:
+    """The characters of ``text`` (NFC), each with whether it is a wildcard; an escaped
+    wildcard is a plain character, and any other backslash a separator (as in paths)."""
+    text = unicodedata.normalize("NFC", text)
+    tokens: builtins.list[tuple[str, bool]] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == _ESCAPE and text[index + 1 : index + 2] in _WILDCARDS:
+            tokens.append((text[index + 1], False))
+            index += 2
+            continue
+        tokens.append(("/" if char == _ESCAPE else char, char in _WILDCARDS))
+        index += 1
+    return tokens
+
+
 def is_pattern(text: str) -> bool:
-    """Whether ``text`` holds a wildcard (``*`` or ``?``)."""
-    return any(wildcard in text for wildcard in _WILDCARDS)
+    """Whether ``text`` holds a wildcard (``*`` or ``?`` not escaped by a backslash)."""
+    return any(wildcard for _, wildcard in _tokens(text))
+
+
+def _literal(text: str) -> str:
+    """``text`` with its escapes resolved (for a text that is not a pattern)."""
+    return "".join(char for char, _ in _tokens(text))
 
 
 @functools.lru_cache(maxsize=256)
 def _compile(pattern: str) -> re.Pattern[str]:
-    text = pattern.replace("\\", "/")
-    if not text.startswith("/"):
+    tokens = _tokens(pattern)
+    if not tokens or tokens[0] != ("/", False):
         raise ValueError(
             f"the path pattern {pattern!r} must start with '/' (for example '/{pattern}')"
         )
-    names = [name for name in text.strip("/").split("/")]
-    if any(name == "" for name in names) and text != "/":
+    names: builtins.list[builtins.list[tuple[str, bool]]] = [[]]
+    for token in tokens[1:]:
+        if token == ("/", False):
+            names.append([])
+        else:
+            names[-1].append(token)
+    if names[-1] == [] and len(names) > 1:
+        names.pop()  # a trailing separator, as paths tolerate
+    if names == [[]]:
+        names = []
+    if any(name == [] for name in names):
         raise ValueError(f"the path pattern {pattern!r} has an empty name between separators")
     parts = ["^"]
-    for name in names if text != "/" else []:
-        if name == "**":
+    for name in names:
+        if name == [("*", True), ("*", True)]:
             parts.append("(?:/[^/]+)*")
             continue
         parts.append("/")
-        for char in name:
-            if char == "*":
-                parts.append("[^/]*")
-            elif char == "?":
-                parts.append("[^/]")
+        for char, wildcard in name:
+            if wildcard:
+                parts.append("[^/]*" if char == "*" else "[^/]")
             else:
                 parts.append(re.escape(char))
     parts.append("$")
     return re.compile("".join(parts))
+
+
+def _exact(text: str) -> PureSequencePath | None:
+    """The path ``text`` would name as a plain path (a pattern's text written with ``/``
+    only; escapes and backslash separators make it a pattern), or ``None``."""
+    if _ESCAPE in text:
+        return None
+    try:
+        return as_path(text)
+    except ValueError:
+        return None
 
 
 def matches_pattern(pattern: str, path: str | PureSequencePath) -> bool:
@@ -121,7 +182,7 @@ def exact_paths(what: SequenceSelection) -> builtins.list[PureSequencePath] | No
         elif isinstance(item, PureSequencePath):
             selected[item] = None
         elif isinstance(item, str) and not is_pattern(item):
-            selected[as_path(item)] = None
+            selected[as_path(_literal(item))] = None
         else:
             return None
     return list(selected)
@@ -138,17 +199,20 @@ def select_sequences(
     matches nothing, and the store's ``PathNotFoundError`` for a missing path.
     """
     selected: dict[PureSequencePath, None] = {}
-    listing: builtins.list[PureSequencePath] | None = None
+    every: builtins.list[SequenceStats] | None = None
+    named: set[PureSequencePath] = set()
     for item in _items(what):
         if isinstance(item, Sequence):
             selected[item.path] = None
         elif isinstance(item, str) and is_pattern(item):
-            if listing is None:
-                listing = [
-                    stats.path
-                    for stats in session.sequences.all_sequences()
-                    if stats.state is not State.DRAFT
-                ]
+            if every is None:  # one listing serves every pattern of the selection
+                every = session.sequences.all_sequences()
+                named = {stats.path for stats in every}
+            exact = _exact(item)
+            if exact is not None and exact in named:
+                selected[exact] = None  # a sequence named exactly so wins over the pattern
+                continue
+            listing = [stats.path for stats in every if stats.state is not State.DRAFT]
             regex = _compile(item)
             found = [path for path in listing if regex.match(str(path))]
             if not found:
@@ -156,11 +220,12 @@ def select_sequences(
                 more = f" (and {len(listing) - 20} more)" if len(listing) > 20 else ""
                 raise NoSequenceMatchError(
                     f"no sequence matches {item!r}; '*' and '?' stay within one name, '**' "
-                    f"spans levels (e.g. '/tof/**'). Sequences with shots: {known}{more}"
+                    f"spans levels (e.g. '/tof/**'), '\\?' and '\\*' match the character "
+                    f"itself. Sequences with shots: {known}{more}"
                 )
             selected.update(dict.fromkeys(found))
         elif isinstance(item, str | PureSequencePath):
-            path = as_path(item)
+            path = as_path(_literal(item) if isinstance(item, str) else item)
             if session.sequences.is_sequence(path):
                 selected[path] = None
             else:

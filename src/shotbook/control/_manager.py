@@ -353,13 +353,17 @@ class LocalExperimentManager:
             return None
         return wait_with_progress(self, text, progress=progress, stream=stream)
 
-    def interrupt(self) -> bool:
-        """Ask the running sequence to stop at the next shot boundary; False if none runs."""
+    def interrupt(self, requested_by: RunOwner | None = None, detail: str = "") -> bool:
+        """Ask the running sequence to stop at the next shot boundary; False if none runs.
+
+        The store's audit log records who asked: ``requested_by`` (the experiment server
+        passes its client's host and pid), else this process.
+        """
         with self._lock:
             runner = self._runner
         if runner is None:
             return False
-        runner.interrupt()
+        runner.interrupt(requested_by, detail)
         return True
 
     def is_running(self) -> bool:
@@ -415,7 +419,7 @@ class LocalExperimentManager:
             if self._closed:
                 return
             self._closed = True
-        self.interrupt()
+        self.interrupt(detail="the experiment manager was closed")
         if not self.wait(timeout):
             _log.warning("closing the experiment manager while a sequence is still stopping")
         with self._lock:

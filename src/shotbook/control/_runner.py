@@ -33,7 +33,7 @@ from typing import Any
 
 from shotbook.compile import SequenceCompiler
 from shotbook.device import ShotRunner, data_units_of, open_devices
-from shotbook.session import ShotWriter, StorageManager
+from shotbook.session import RunOwner, ShotWriter, StorageManager
 from shotbook.types import ShotParameters
 
 from ._analysis import ShotAnalyses
@@ -174,6 +174,7 @@ class SequenceRunner:
         self._stored = 0
         self._stored_lock = threading.Lock()
         self._interrupt = threading.Event()
+        self._interrupted_by: tuple[RunOwner | None, str] | None = None
         self._done = threading.Event()
         self._stop_heartbeat = threading.Event()
         self._fault: _Fault | None = None
@@ -193,8 +194,14 @@ class SequenceRunner:
         """Start the run on its own thread."""
         self._thread.start()
 
-    def interrupt(self) -> None:
-        """Stop at the next shot boundary (the shot in progress ends and is stored)."""
+    def interrupt(self, requested_by: RunOwner | None = None, detail: str = "") -> None:
+        """Stop at the next shot boundary (the shot in progress ends and is stored).
+
+        The first caller (``requested_by``: this process when ``None``) goes in the audit
+        log when the sequence is marked INTERRUPTED.
+        """
+        if self._interrupted_by is None:
+            self._interrupted_by = (requested_by, detail)
         self._interrupt.set()
 
     @property
@@ -439,7 +446,8 @@ class SequenceRunner:
                     assert failure is not None
                     sequences.crash(self.snapshot.path, _stored_traceback(failure))
                 elif state == "interrupted":
-                    sequences.interrupt(self.snapshot.path)
+                    by, detail = self._interrupted_by or (None, "")
+                    sequences.interrupt(self.snapshot.path, by, detail)
                 else:
                     sequences.finish(self.snapshot.path)
         except Exception as error:

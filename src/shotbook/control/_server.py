@@ -25,9 +25,11 @@ from shotbook.rpc import (
     StopSignals,
     call_context,
 )
+from shotbook.session import RunOwner
 
 from ._errors import ManagerBusyError, ManagerClosedError, SequenceFailedError
 from ._events import ManagerEvent
+from ._manager import LocalExperimentManager
 
 if TYPE_CHECKING:
     from shotbook.device.remote import RPCConfiguration
@@ -259,9 +261,15 @@ class ExperimentServer:
         return {"ok": True}
 
     def _interrupt(self) -> bool:
-        caller = call_context().client.describe()
+        client = call_context().client
+        caller = client.describe()
         progress = self.manager.current()
-        interrupted: bool = self.manager.interrupt()
+        interrupted: bool
+        if isinstance(self.manager, LocalExperimentManager):  # it records the client in the store
+            by = RunOwner(host=client.host or "unknown host", pid=client.pid or 0, user="")
+            interrupted = self.manager.interrupt(by, f"through the experiment server, {caller}")
+        else:
+            interrupted = self.manager.interrupt()
         if interrupted:
             what = "the run" if progress is None else f"{progress.path}"
             _log.info("interrupt of %s requested by %s", what, caller)

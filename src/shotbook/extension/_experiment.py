@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     )
     from shotbook.device.remote import ClientRPCConfiguration, RPCConfiguration
     from shotbook.session import (
+        AuditRecord,
         DuckDBConfig,
         ExperimentSession,
         PostgreSQLConfig,
@@ -585,14 +586,31 @@ class Experiment:
             right = current_side(session) if b is None else sequence_side(session, b)
         return diff_sequences(left, right)
 
+    def audit_log(self, path: PureSequencePath | str | None = None) -> list[AuditRecord]:
+        """Who deleted, reset to draft, renamed or interrupted ``path`` (or a sequence or
+        folder under it; everything when ``None``), and when, oldest first.
+
+        >>> for entry in experiment.audit_log("/scans/tof"):   # doctest: +SKIP
+        ...     print(entry)
+        2026-12-08 01:40:12 UTC interrupt /scans/tof by lab-pc-2 pid 4242 (through the ...)
+        """
+        with self.storage_session() as session:
+            return session.audit_log(path)
+
     def upgrade_database(self) -> str | None:
         """Create the store, or migrate it to this shotbook's schema (after copying it aside).
 
-        Returns where the copy of the previous catalog is, if one was made.
+        Returns where the copy of the previous catalog is, if one was made. Names stored
+        before names were kept in Unicode NFC are renamed to it and each rename is printed;
+        two names that differ only in normalisation are kept apart (``café (2)``), never
+        merged.
         """
-        where = self.get_storage_manager().upgrade()
+        manager = self.get_storage_manager()
+        where = manager.upgrade()
         if where:
             print(f"shotbook: the store was upgraded; the previous catalog was copied to {where}")
+        for renamed in manager.normalise_names():
+            print(f"shotbook: renamed {renamed}")
         return where
 
     def close(self) -> None:

@@ -41,9 +41,11 @@ from ._errors import (
 # The storage interfaces every backend implements, and what they hand out.
 # What a store that keeps shots as Parquet folders also answers (the default backend).
 from ._interfaces import (
+    AuditRecord,
     DatedPaths,
     ExperimentSession,
     PathHierarchy,
+    RenamedName,
     RestorableSequences,
     RunningSequence,
     RunOwner,
@@ -102,6 +104,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AuditRecord",
     "ColumnInfo",
     "CopyProgress",
     "CopySummary",
@@ -120,6 +123,7 @@ __all__ = [
     "PathIsSequenceError",
     "PathNotFoundError",
     "PostgreSQLConfig",
+    "RenamedName",
     "RestorableSequences",
     "RunOwner",
     "RunningSequence",

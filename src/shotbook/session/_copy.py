@@ -158,7 +158,7 @@ def _copy_sequence(
         if state is State.FINISHED:
             target.finish(path)
         elif state is State.INTERRUPTED:
-            target.interrupt(path)
+            target.interrupt(path, detail="the copy of a sequence interrupted in the source store")
         elif state is State.CRASHED:
             target.crash(path, source_sequences.get_traceback(path) or "")
     if isinstance(target, RestorableSequences):

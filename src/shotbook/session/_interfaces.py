@@ -75,6 +75,57 @@ class RunOwner:
 
 
 @dataclass(frozen=True)
+class AuditRecord:
+    """One change recorded in the store's audit log.
+
+    ``path`` is where the sequence or folder was (for a rename, before it), ``target`` where
+    a rename put it; ``user``, ``host`` and ``pid`` say who asked (``user`` is ``None`` for
+    an interrupt sent through the experiment server, whose clients report only their host
+    and pid); ``time`` is timezone-aware UTC.
+    """
+
+    time: datetime
+    action: str
+    path: str
+    target: str | None
+    sequence_id: str | None
+    user: str | None
+    host: str
+    pid: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        who = f"{self.user}@{self.host}" if self.user else self.host
+        pid = f" pid {self.pid}" if self.pid is not None else ""
+        where = f"{self.path} → {self.target}" if self.target else self.path
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"{self.time:%Y-%m-%d %H:%M:%S} UTC {self.action} {where} by {who}{pid}{detail}"
+
+
+@dataclass(frozen=True)
+class RenamedName:
+    """A stored path that was not in Unicode NFC, and the name an upgrade gave it.
+
+    ``clash`` is the path it differs from only in normalisation (then ``new`` is a free
+    name such as ``café (2)``, never the same sequence or folder), else ``None``.
+    """
+
+    old: str
+    new: str
+    clash: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """Why it was renamed, in words."""
+        if self.clash is None:
+            return "its name was not in Unicode NFC"
+        return f"it differs from {self.clash} only in Unicode normalisation"
+
+    def __str__(self) -> str:
+        return f"{self.old} → {self.new} ({self.reason})"
+
+
+@dataclass(frozen=True)
 class SequenceStats:
     """What the panel shows about one sequence, read in one query for many sequences.
 
@@ -271,8 +322,11 @@ class SequenceCollection(Protocol):
         """RUNNING → FINISHED (close the shot writer first)."""
         ...
 
-    def interrupt(self, path: PathLike) -> None:
-        """PREPARING | RUNNING → INTERRUPTED."""
+    def interrupt(
+        self, path: PathLike, requested_by: RunOwner | None = None, detail: str = ""
+    ) -> None:
+        """PREPARING | RUNNING → INTERRUPTED; the audit log records who asked (this process
+        when ``requested_by`` is ``None``)."""
         ...
 
     def crash(self, path: PathLike, traceback: str) -> None:
@@ -357,6 +411,11 @@ class ExperimentSession(Protocol):
         """
         ...
 
+    def audit_log(self, path: PathLike | None = None) -> builtins.list[AuditRecord]:
+        """Who deleted, reset, renamed or interrupted ``path`` (and what is under it; every
+        sequence when ``None``), and when, oldest first."""
+        ...
+
 
 class StorageManager(Protocol):
     """Opens sessions on one store."""
@@ -367,6 +426,12 @@ class StorageManager(Protocol):
 
     def upgrade(self) -> str | None:
         """Create a missing store or migrate an older one; return where the backup copy is."""
+        ...
+
+    def normalise_names(self) -> builtins.list[RenamedName]:
+        """Rename stored paths that are not in Unicode NFC (written before names were
+        normalised); names that differ only in normalisation are kept apart, never merged.
+        Returns what was renamed (each rename is also in the audit log)."""
         ...
 
     def close(self) -> None:
@@ -425,9 +490,11 @@ class ShotFolders(Protocol):
 
 
 __all__ = [
+    "AuditRecord",
     "ExperimentSession",
     "PathHierarchy",
     "PathLike",
+    "RenamedName",
     "RunOwner",
     "RunningSequence",
     "SequenceCollection",

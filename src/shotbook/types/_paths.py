@@ -15,6 +15,9 @@ class InvalidPathError(ValueError):
 
 
 def _check_name(name: str, path_text: str) -> str:
+    """``name`` in Unicode NFC (names that differ only in normalisation are one name), once
+    checked."""
+    name = unicodedata.normalize("NFC", name)
     if name == "":
         raise InvalidPathError(
             f"invalid sequence path {path_text!r}: empty name between separators"
@@ -45,7 +48,8 @@ class PureSequencePath:
     Paths are pure values: creating one never touches the store. The canonical
     form starts with ``/`` and separates names with ``/``; the root is ``/``.
     Backslash-separated paths as written by caqtus (``\\\\calibrations\\\\mot``) are
-    accepted and normalised.
+    accepted and normalised, and names are kept in Unicode NFC (``"café"`` composed or
+    decomposed is one name).
 
     >>> path = PureSequencePath("/calibrations") / "mot"
     >>> str(path), path.name, str(path.parent)

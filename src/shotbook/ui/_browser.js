@@ -130,9 +130,12 @@ function render({ model, el }) {
   const notes = document.createElement("textarea");
   notes.rows = 3;
   notes.placeholder = "notes of the selected sequence";
+  const auditLog = document.createElement("pre");  // the audit log, read-only
+  auditLog.className = "shotbook-history";
   notesBox.append(
     notesLabel, notes,
     button("Save notes", "store the notes", () => send("set_notes", { path: selected(), notes: notes.value })),
+    auditLog,
   );
   el.append(toolbar, confirmBar, statusLine, scroller, notesBox);
 
@@ -264,19 +267,23 @@ function render({ model, el }) {
   const onRows = () => layout();
   const onSelected = () => markSelected();
   const onNotes = () => { notes.value = model.get("notes"); };
+  const onHistory = () => { auditLog.textContent = model.get("history") || ""; };
   model.on("change:rows", onRows);
   model.on("change:selected", onSelected);
   model.on("change:notes", onNotes);
+  model.on("change:history", onHistory);
   model.on("change:confirm", showConfirm);
   model.on("change:status", showStatus);
   layout(true);
   onNotes();
+  onHistory();
   showConfirm();
   showStatus();
   return () => {
     model.off("change:rows", onRows);
     model.off("change:selected", onSelected);
     model.off("change:notes", onNotes);
+    model.off("change:history", onHistory);
     model.off("change:confirm", showConfirm);
     model.off("change:status", showStatus);
   };

@@ -101,6 +101,7 @@ class SequenceBrowser(anywidget.AnyWidget):
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     notes = traitlets.Unicode("").tag(sync=True)
+    history = traitlets.Unicode("").tag(sync=True)  # the selected sequence's audit log, read-only
     command = traitlets.Dict().tag(sync=True)
     status = traitlets.Dict().tag(sync=True)
     confirm = traitlets.Dict().tag(sync=True)

@@ -137,12 +137,15 @@ class StoreListing:
         return None
 
     def show_notes(self, path: str) -> None:
-        """Show the notes of sequence ``path`` in the browser (none for a folder or ``""``)."""
-        notes = ""
+        """Show the notes of sequence ``path`` and its audit log (who deleted, reset, renamed
+        or interrupted it) in the browser (none for a folder or ``""``)."""
+        notes = history = ""
         if path and path in self._stats:
             with self._storage_manager.session() as session:
                 notes = session.sequences.get_notes(path)
+                history = "\n".join(str(entry) for entry in session.audit_log(path))
         self._browser.notes = notes
+        self._browser.history = history
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,12 @@ def test_launch_watch_and_interrupt(jupyter_lab: JupyterLab, browser_context: An
         page.locator(
             ".shotbook-browser tr[data-path='/scans/long'][data-state='interrupted']"
         ).wait_for(timeout=15_000)
+        # the audit log of the selected sequence shows under its notes
+        click_row(page, "/scans/tof")
+        click_row(page, "/scans/long")
+        page.locator(".shotbook-history").filter(has_text="interrupt /scans/long by ").wait_for(
+            timeout=30_000
+        )
         screenshot(page, "panel-interrupted.png")
     finally:
         page.close()

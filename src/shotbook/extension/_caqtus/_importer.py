@@ -180,7 +180,7 @@ def _import_sequence(
         notes = target.get_notes(path) if target.is_sequence(path) else ""
         if notes.startswith(IN_PROGRESS):
             if target.get_state(path) in (State.PREPARING, State.RUNNING):
-                target.interrupt(path)
+                target.interrupt(path, detail="a caqtus import resumed after it was cut off")
             session.paths.delete(path, delete_sequences=True)
         elif notes.startswith((IMPORTED, INCOMPLETE)):
             summary.sequences_skipped += 1
@@ -228,7 +228,7 @@ def _import_sequence(
         reason = str(error)
         try:
             if target.get_state(path) in (State.PREPARING, State.RUNNING):
-                target.interrupt(path)
+                target.interrupt(path, detail="a caqtus import failed")
             target.set_notes(path, f"{IN_PROGRESS}\n{header}\nimport failed: {reason}")
         finally:
             if isinstance(error, CaqtusImportError):
@@ -295,7 +295,7 @@ def _run(
     if state is State.FINISHED:
         target.finish(path)
     elif state is State.INTERRUPTED:
-        target.interrupt(path)
+        target.interrupt(path, detail="imported from caqtus, where it was interrupted")
     elif state is State.CRASHED:
         summary = caqtus.sequence_content(sequence, "sequence.exception_tracebacks")
         target.crash(path, traceback_text(summary) if summary is not None else "")

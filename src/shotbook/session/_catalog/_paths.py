@@ -19,6 +19,7 @@ from .._errors import (
 )
 from .._interfaces import PathLike
 from .._states import State
+from ._audit import record as audit_record
 from ._protocols import CatalogAccess, CatalogTransaction, utc_now
 
 ACTIVE_STATES = (State.PREPARING.value, State.RUNNING.value)
@@ -166,6 +167,10 @@ class CatalogPathHierarchy:
             )
         uuids = [row[1] for row in sequences]
         tx.touch(uuids)
+        for text, uuid, _ in sequences:
+            audit_record(tx, "delete", text, sequence_id=uuid)
+        if kind == "folder":
+            audit_record(tx, "delete", path)
         self._session.shots.delete(tx, uuids)
         tx.execute(f"DELETE FROM sequences WHERE {condition}", arguments)
         tx.execute(f"DELETE FROM paths WHERE {condition}", arguments)
@@ -224,9 +229,10 @@ class CatalogPathHierarchy:
         create_folders(tx, parent, utc_now(), destination)
         old, new, start = str(source), str(destination), len(str(source)) + 1
         condition, arguments = subtree_condition(source)
-        tx.touch(
-            row[0] for row in tx.all(f"SELECT uuid FROM sequences WHERE {condition}", arguments)
-        )
+        moved = tx.all(f"SELECT uuid, path FROM sequences WHERE {condition}", arguments)
+        tx.touch(row[0] for row in moved)
+        sequence_id = next((row[0] for row in moved if row[1] == old), None)
+        audit_record(tx, "rename", source, target=destination, sequence_id=sequence_id)
         tx.execute(
             "UPDATE paths SET parent = CASE WHEN path = ? THEN CAST(? AS TEXT) "
             "ELSE CAST(? AS TEXT) || substr(parent, ?) END, "

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from shotbook.types import ParameterNamespace, StepsConfiguration, TimeLanes
 
 
+from ._audit import record as audit_record
 from ._paths import (
     ACTIVE_STATES,
     create_folders,
@@ -386,7 +387,13 @@ class CatalogSequenceCollection:
         uuid = self._session.write(action)
         return self._session.shots.writer(uuid, path)
 
-    def _end(self, path: PathLike, state: State, traceback: str | None = None) -> None:
+    def _end(
+        self,
+        path: PathLike,
+        state: State,
+        traceback: str | None = None,
+        audit: Callable[[CatalogTransaction, str], None] | None = None,
+    ) -> None:
         path = as_path(path)
 
         def action(tx: CatalogTransaction) -> None:
@@ -398,6 +405,8 @@ class CatalogSequenceCollection:
                 "traceback = ? WHERE path = ?",
                 [state.value, tx.time(utc_now()), count, traceback, str(path)],
             )
+            if audit is not None:
+                audit(tx, uuid)
 
         self._session.write(action)
 
@@ -405,9 +414,21 @@ class CatalogSequenceCollection:
         """RUNNING → FINISHED; records the number of shots (close the shot writer first)."""
         self._end(path, State.FINISHED)
 
-    def interrupt(self, path: PathLike) -> None:
-        """PREPARING | RUNNING → INTERRUPTED; the shots written so far are kept."""
-        self._end(path, State.INTERRUPTED)
+    def interrupt(
+        self, path: PathLike, requested_by: RunOwner | None = None, detail: str = ""
+    ) -> None:
+        """PREPARING | RUNNING → INTERRUPTED; the shots written so far are kept.
+
+        The audit log records who asked (``requested_by``; this process when ``None``).
+        """
+        path = as_path(path)
+        self._end(
+            path,
+            State.INTERRUPTED,
+            audit=lambda tx, uuid: audit_record(
+                tx, "interrupt", path, sequence_id=uuid, by=requested_by, detail=detail
+            ),
+        )
 
     def crash(self, path: PathLike, traceback: str) -> None:
         """PREPARING | RUNNING → CRASHED, keeping ``traceback``; written shots are kept."""
@@ -430,6 +451,7 @@ class CatalogSequenceCollection:
             check_transition(path, state, State.DRAFT)
             new_uuid = str(uuid_module.uuid4())
             tx.touch([uuid, new_uuid])
+            audit_record(tx, "reset", path, sequence_id=uuid)
             self._session.shots.delete(tx, [uuid])
             tx.execute(
                 "UPDATE sequences SET uuid = ?, state = ?, global_parameters = NULL, "

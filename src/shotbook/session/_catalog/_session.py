@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from shotbook.types._paths import as_path
 
-from .._interfaces import PathLike
+from .._interfaces import AuditRecord, PathLike
 from .._sequence import Sequence
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from .._interfaces import StorageManager
 
+from ._audit import read_log
 from ._paths import CatalogPathHierarchy, sequence_row
 from ._protocols import (
     Catalog,
@@ -189,6 +190,17 @@ class CatalogSession:
         path = as_path(path)
         self._read(lambda tx: sequence_row(tx, path))
         return Sequence(path, self._manager)
+
+    def audit_log(self, path: PathLike | None = None) -> builtins.list[AuditRecord]:
+        """Who deleted, reset, renamed or interrupted ``path`` (or a sequence or folder under
+        it; every record when ``None``), and when, oldest first.
+
+        >>> for entry in session.audit_log("/scans/tof"):   # doctest: +SKIP
+        ...     print(entry)
+        2026-12-08 01:40:12 UTC reset /scans/tof by ana@lab-pc pid 4242
+        """
+        where = None if path is None else as_path(path)
+        return self._read(lambda tx: read_log(tx, where))
 
     def transaction(self) -> AbstractContextManager[None]:
         """Group the calls made in the block (in this thread) into one transaction.

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 from shotbook.types._paths import as_path
 
+from .._catalog._names import normalise_stored_names
 from .._errors import StorageError
-from .._interfaces import PathLike
+from .._interfaces import PathLike, RenamedName
 from .._parquet._locator import ShotLocator
 from ._catalog import DuckDBCatalog, utc_now, version_error
 from ._config import DuckDBConfig
@@ -133,6 +134,11 @@ class DuckDBStorageManager:
                 raise
             self._locator.rebuild(connection)
         return str(backup)
+
+    def normalise_names(self) -> list[RenamedName]:
+        """Rename stored paths that are not in Unicode NFC; names that differ only in
+        normalisation are kept apart (``café (2)``), never merged. Returns the renames."""
+        return self._catalog.run(normalise_stored_names)
 
     def collect_garbage(self) -> list[Path]:
         """Delete shot folders that no sequence uses (left by a crash during a delete or reset).

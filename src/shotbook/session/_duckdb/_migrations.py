@@ -6,7 +6,7 @@ aside before migrating.
 
 Version 0 (before versions were recorded) had tables ``path``, ``sequence``,
 ``global_parameter_set`` and ``default_device_configuration``, states as
-integers and no notes.
+integers and no notes. Version 2 added the ``audit_log`` table.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._catalog import utc_now
-from ._schema import SCHEMA_V1, SCHEMA_VERSION
+from ._schema import SCHEMA_V1, SCHEMA_V2, SCHEMA_VERSION
 
 V0_STATES = ("draft", "preparing", "running", "finished", "interrupted", "crashed")
 """The state names of version 0's integer state codes, by code."""
@@ -63,7 +63,13 @@ def _v0_to_v1(connection: Any) -> None:
         connection.execute(f"DROP TABLE {table}")
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _v0_to_v1}
+def _v1_to_v2(connection: Any) -> None:
+    for statement in SCHEMA_V2:
+        connection.execute(statement)
+    connection.execute("UPDATE schema_version SET version = 2, upgraded = ?", [utc_now()])
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _v0_to_v1, 1: _v1_to_v2}
 """Migration from version ``key`` to version ``key + 1``."""
 
 

@@ -1,4 +1,6 @@
-"""The tables of the DuckDB catalog (schema version 1) and how a store's version is found.
+"""The tables of the DuckDB catalog (schema version 2) and how a store's version is found.
+
+Version 2 added ``audit_log``: who deleted, reset, renamed or interrupted a sequence, when.
 
 Times are stored as naive UTC ``TIMESTAMP`` values (attached to UTC when read).
 Scans, time lanes and snapshots are JSON documents written by the serializer.
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The catalog layout this shotbook reads and writes."""
 
 SCHEMA_V1: tuple[str, ...] = (
@@ -70,6 +72,24 @@ SCHEMA_V1: tuple[str, ...] = (
 )
 
 
+SCHEMA_V2: tuple[str, ...] = (
+    """
+    CREATE TABLE audit_log (
+        time TIMESTAMP NOT NULL,
+        action VARCHAR NOT NULL,
+        path VARCHAR NOT NULL,
+        target VARCHAR,
+        sequence_id VARCHAR,
+        user_name VARCHAR,
+        host VARCHAR NOT NULL,
+        pid BIGINT,
+        detail VARCHAR NOT NULL DEFAULT ''
+    )
+    """,
+)
+"""What version 2 added to version 1 (see :mod:`._migrations`)."""
+
+
 def table_names(connection: Any) -> set[str]:
     """The tables of the main schema of the open catalog."""
     rows = connection.execute(
@@ -95,10 +115,17 @@ def detect_version(connection: Any) -> int | None:
 
 
 def create_schema(connection: Any, created: Any) -> None:
-    """Create the version-1 tables in an empty catalog (inside the caller's transaction)."""
-    for statement in SCHEMA_V1:
+    """Create the current tables in an empty catalog (inside the caller's transaction)."""
+    for statement in (*SCHEMA_V1, *SCHEMA_V2):
         connection.execute(statement)
     connection.execute("INSERT INTO schema_version VALUES (?, ?, NULL)", [SCHEMA_VERSION, created])
 
 
-__all__ = ["SCHEMA_V1", "SCHEMA_VERSION", "create_schema", "detect_version", "table_names"]
+__all__ = [
+    "SCHEMA_V1",
+    "SCHEMA_V2",
+    "SCHEMA_VERSION",
+    "create_schema",
+    "detect_version",
+    "table_names",
+]

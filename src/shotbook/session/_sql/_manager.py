@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 from shotbook.types._paths import PureSequencePath
 
+from .._catalog._names import normalise_stored_names
 from .._errors import StorageError, StoreVersionError
+from .._interfaces import RenamedName
 from ._catalog import SQLCatalog, SQLTransaction, utc_now
-from ._schema import SQL_SCHEMA_VERSION
+from ._schema import SQL_SCHEMA_VERSION, v2_statements
 from ._session import SQLSession
 from ._shots import SQLShotReader, SQLShotWriter
 
@@ -54,10 +56,9 @@ class SQLStorageManager:
         self.catalog.close()
 
     def upgrade(self) -> str | None:
-        """Create a missing store; a current one is left as it is (returns ``None``).
-
-        Version 1 is the first layout of the SQL stores, so there is nothing older to
-        migrate; a store of another version is refused unchanged.
+        """Create a missing store, or migrate one of version 1 (adds the audit log) in one
+        transaction; a current one is left as it is. Returns ``None`` (no copy is made: a
+        failed migration is rolled back). A store of another version is refused unchanged.
         """
 
         def action(tx: SQLTransaction) -> None:
@@ -67,6 +68,13 @@ class SQLStorageManager:
                 self.catalog.create_schema(tx, utc_now())
             elif version > SQL_SCHEMA_VERSION:
                 raise self.catalog.version_error(version)
+            elif version == 1:
+                for statement in v2_statements(self.catalog.types):
+                    tx.execute(statement)
+                tx.execute(
+                    "UPDATE schema_version SET version = ?, upgraded = ?",
+                    [SQL_SCHEMA_VERSION, tx.time(utc_now())],
+                )
             elif version < SQL_SCHEMA_VERSION:
                 raise StoreVersionError(
                     self.catalog.where,
@@ -77,6 +85,11 @@ class SQLStorageManager:
         self.catalog.run(action, check=False)
         self.catalog.mark_current()
         return None
+
+    def normalise_names(self) -> list[RenamedName]:
+        """Rename stored paths that are not in Unicode NFC; names that differ only in
+        normalisation are kept apart (``café (2)``), never merged. Returns the renames."""
+        return self.catalog.run(normalise_stored_names)
 
     def shot_writer(self, sequence_id: str, path: PureSequencePath) -> SQLShotWriter:
         """The writer of a sequence's shots, on its own connection."""

@@ -1,4 +1,4 @@
-"""Tables of the SQL stores (SQLite and PostgreSQL), schema version 1.
+"""Tables of the SQL stores (SQLite and PostgreSQL), schema version 2.
 
 The catalog tables mirror the DuckDB catalog (paths, sequences, globals, default device
 configurations, schema version). The shots live in the same database, so a computer with
@@ -14,6 +14,8 @@ only a connection to it reads every shot:
 - ``shot_arrays``: one row per numpy array of a shot, its raw bytes (C order, the dtype and
   shape of ``shot_columns``).
 
+``audit_log`` (version 2) records who deleted, reset, renamed or interrupted a sequence.
+
 Shot rows are keyed by the sequence's ``uuid`` (a new one is given when a sequence is reset
 to draft, so a stale writer can never mix shots of two runs).
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SQL_SCHEMA_VERSION = 1
+SQL_SCHEMA_VERSION = 2
 """The layout of the SQL stores this shotbook reads and writes."""
 
 TABLES = (
@@ -35,6 +37,7 @@ TABLES = (
     "shots",
     "shot_values",
     "shot_arrays",
+    "audit_log",
 )
 
 
@@ -150,9 +153,35 @@ _TEMPLATE = (
 )
 
 
+_TEMPLATE_V2 = (
+    """
+    CREATE TABLE audit_log (
+        time {time} NOT NULL,
+        action {text} NOT NULL,
+        path {text} NOT NULL,
+        target {text},
+        sequence_id {text},
+        user_name {text},
+        host {text} NOT NULL,
+        pid {integer},
+        detail {text} NOT NULL DEFAULT ''
+    )
+    """,
+)
+
+
+def _format(statements: tuple[str, ...], types: ColumnTypes) -> list[str]:
+    return [" ".join(statement.format(**types.__dict__).split()) for statement in statements]
+
+
 def schema_statements(types: ColumnTypes) -> list[str]:
-    """The ``CREATE`` statements of schema version 1 for a database's types."""
-    return [" ".join(statement.format(**types.__dict__).split()) for statement in _TEMPLATE]
+    """The ``CREATE`` statements of the current schema for a database's types."""
+    return _format((*_TEMPLATE, *_TEMPLATE_V2), types)
+
+
+def v2_statements(types: ColumnTypes) -> list[str]:
+    """What version 2 added to version 1 (the migration runs them)."""
+    return _format(_TEMPLATE_V2, types)
 
 
 __all__ = [
@@ -162,4 +191,5 @@ __all__ = [
     "TABLES",
     "ColumnTypes",
     "schema_statements",
+    "v2_statements",
 ]
