@@ -34,6 +34,7 @@ from ._errors import (
     ShotSchemaError,
     ShotStoreError,
     StorageError,
+    StoreFullError,
     StoreLockedError,
     StoreVersionError,
 )
@@ -139,6 +140,7 @@ __all__ = [
     "State",
     "StorageError",
     "StorageManager",
+    "StoreFullError",
     "StoreLockedError",
     "StoreVersionError",
     "collect_shot_folder",

@@ -11,6 +11,7 @@ cursor, so their transactions are isolated as before).
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from pathlib import Path
 import duckdb
 
 __all__ = ["attached"]
+
+_log = logging.getLogger("shotbook.session")
 
 
 class _Attachment:
@@ -64,13 +67,12 @@ def _shared_instance() -> duckdb.DuckDBPyConnection:
     return _instance
 
 
-def _attach(path: Path) -> tuple[duckdb.DuckDBPyConnection, _Attachment]:
-    """Attach ``path`` if no cursor of this process uses it yet; count one more user.
+def _attach(key: str) -> tuple[duckdb.DuckDBPyConnection, _Attachment]:
+    """Attach the file ``key`` (a resolved path) if no cursor of this process uses it yet; count one more user.
 
     Raises what DuckDB raises when another process holds the file (``duckdb.IOException``,
     "Could not set lock"), with nothing counted.
     """
-    key = str(path.resolve())
     with _lock:
         instance = _shared_instance()
         attachment = _attachments.get(key)
@@ -84,11 +86,21 @@ def _attach(path: Path) -> tuple[duckdb.DuckDBPyConnection, _Attachment]:
         return instance, attachment
 
 
-def _release(attachment: _Attachment) -> None:
+def _release(key: str, attachment: _Attachment) -> None:
     with _lock:
         attachment.users -= 1
         if attachment.users == 0 and _instance is not None:
-            _instance.execute(f"DETACH DATABASE IF EXISTS {attachment.alias}")
+            try:
+                _instance.execute(f"DETACH DATABASE IF EXISTS {attachment.alias}")
+            except duckdb.Error as error:
+                # DuckDB detaches the file, then fails to fold its write-ahead log into it
+                # (a full disk): what was committed is in the log, replayed at the next
+                # attach. The alias is never used again (the database behind it may be
+                # invalidated): the next call attaches the file afresh.
+                if _attachments.get(key) is attachment:
+                    del _attachments[key]
+                _log.warning("detaching the catalog %s failed (it is re-attached at the next "
+                             "call; nothing committed is lost): %s", key, error)  # fmt: skip
 
 
 @contextmanager
@@ -98,7 +110,8 @@ def attached(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     The file is held (other processes wait) until the last such connection of this process
     is closed. Raises ``duckdb.IOException`` at once when another process holds the file.
     """
-    instance, attachment = _attach(path)
+    key = str(path.resolve())
+    instance, attachment = _attach(key)
     try:
         cursor = instance.cursor()
         try:
@@ -107,4 +120,4 @@ def attached(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         finally:
             cursor.close()
     finally:
-        _release(attachment)
+        _release(key, attachment)

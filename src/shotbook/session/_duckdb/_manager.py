@@ -95,6 +95,10 @@ class DuckDBStorageManager:
         Returns where the copy is (``root/catalog.duckdb.bak-<version>-<time>``), or
         ``None`` when there was nothing to migrate. A store of a newer version is refused.
         """
+        with self._catalog.storage_errors():
+            return self._upgrade()
+
+    def _upgrade(self) -> str | None:
         root = self.config.root
         root.mkdir(parents=True, exist_ok=True)
         catalog = self.config.catalog_path

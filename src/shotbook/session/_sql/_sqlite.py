@@ -35,6 +35,10 @@ class SQLiteCatalog(SQLCatalog):
         super().__init__(str(config.path), config.lock_timeout)
         self.config = config
 
+    def space_to_free(self) -> str:
+        """The folder of the store's file: its disk is the one to free space on."""
+        return str(self.config.path.absolute().parent)
+
     def open_connection(self, *, for_shots: bool = False) -> sqlite3.Connection:
         """A connection in autocommit mode, WAL journal, bounded wait for the write lock."""
         self.config.path.parent.mkdir(parents=True, exist_ok=True)
