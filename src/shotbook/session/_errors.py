@@ -77,17 +77,21 @@ class StoreVersionError(StorageError):
     """The store was written with another schema version; it was left unchanged."""
 
 
-class StoreFullError(StorageError):
+class StoreFullError(StorageError, OSError):
     """The disk holding the store is full: nothing stored before is lost; free space, retry.
 
-    :attr:`path` is the store (or the shot folder), :attr:`folder` where to free space.
+    :attr:`path` is the store (or the shot folder), :attr:`folder` where to free space. It is
+    also an ``OSError`` with ``errno.ENOSPC``, as the error of the operating system it stands for.
     """
-
-    errno = errno.ENOSPC
 
     def __init__(self, path: PureSequencePath | Path | str, folder: Path | str, reason: str):
         self.folder = folder
         super().__init__(path, reason)
+        self.errno = errno.ENOSPC
+        self.strerror = os.strerror(errno.ENOSPC)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
 
 
 _DISK_FULL_ERRNOS = frozenset(
