@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,20 @@ class SmallDisk:
     def __init__(self, mount: Path) -> None:
         self.mount = mount
         self.filler = mount / "filler.bin"
+        self._stop_keeping = threading.Event()
+        self._keeper: threading.Thread | None = None
+
+    def keep_full(self) -> None:
+        """Fill the disk now, and again whenever space is freed, until :meth:`free`."""
+        self.fill()
+        if self._keeper is None:
+            self._stop_keeping.clear()
+            self._keeper = threading.Thread(target=self._keep, daemon=True)
+            self._keeper.start()
+
+    def _keep(self) -> None:
+        while not self._stop_keeping.wait(0.002):
+            self.fill()
 
     def fill(self, leave: int = 0) -> None:
         """Fill the disk up to the byte, then give ``leave`` bytes back."""
@@ -57,7 +72,11 @@ class SmallDisk:
         return False
 
     def free(self) -> None:
-        """Give all the space taken by :meth:`fill` back."""
+        """Give all the space taken by :meth:`fill` back (and stop keeping the disk full)."""
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            self._stop_keeping.set()
+            keeper.join()
         self.filler.unlink(missing_ok=True)
 
 
@@ -72,9 +91,11 @@ def mounted_small_disk(folder: Path, size: str = "16m") -> Iterator[SmallDisk]:
     )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here (run as root): {result.stderr.strip()}")
+    disk = SmallDisk(folder)
     try:
-        yield SmallDisk(folder)
+        yield disk
     finally:
+        disk.free()
         done = subprocess.run(["umount", str(folder)], capture_output=True, check=False)
         if done.returncode != 0:  # a file still open (a dying thread): detach it lazily
             subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)

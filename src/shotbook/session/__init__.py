@@ -44,6 +44,7 @@ from ._errors import (
 from ._interfaces import (
     DatedPaths,
     ExperimentSession,
+    LocalStoreFolder,
     PathHierarchy,
     RestorableSequences,
     RunningSequence,
@@ -113,6 +114,7 @@ __all__ = [
     "ExperimentSession",
     "InvalidStateTransitionError",
     "LiveFile",
+    "LocalStoreFolder",
     "ParquetShotStore",
     "PathExistsError",
     "PathHasChildrenError",

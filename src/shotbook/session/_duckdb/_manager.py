@@ -68,6 +68,10 @@ class DuckDBStorageManager:
         self.config.root.mkdir(parents=True, exist_ok=True)
         yield DuckDBSession(self, self._catalog, self._shots)
 
+    def run_notes_folder(self) -> Path:
+        """``root/run-notes``: the run loop's small files (see :class:`LocalStoreFolder`)."""
+        return self.config.root / "run-notes"
+
     def locate_shots(self, path: PathLike) -> Path | None:
         """The shot folder of the sequence at ``path``, found without opening the catalog.
 

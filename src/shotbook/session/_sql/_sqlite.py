@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -139,6 +140,11 @@ class SQLiteStorageManager(SQLStorageManager):
     def __init__(self, serializer: SerializerProtocol, config: SQLiteConfig | None = None) -> None:
         config = config if config is not None else SQLiteConfig()
         super().__init__(serializer, SQLiteCatalog(config), config)
+        self._file = config.path
+
+    def run_notes_folder(self) -> Path:
+        """``<file>.run-notes`` beside the store's file (see :class:`LocalStoreFolder`)."""
+        return self._file.with_name(self._file.name + ".run-notes")
 
 
 __all__ = ["SQLiteCatalog", "SQLiteStorageManager"]
