@@ -51,7 +51,8 @@ class SmallDisk:
                     try:
                         os.write(descriptor, block)
                     except OSError as error:
-                        assert error.errno == errno.ENOSPC, error
+                        if error.errno != errno.ENOSPC:
+                            raise
                         break
         finally:
             os.close(descriptor)
@@ -65,7 +66,8 @@ class SmallDisk:
             with open(probe, "wb") as file:
                 file.write(b"x" * 4096)
         except OSError as error:
-            assert error.errno == errno.ENOSPC, error
+            if error.errno != errno.ENOSPC:
+                raise
             return True
         finally:
             probe.unlink(missing_ok=True)
@@ -99,9 +101,3 @@ def mounted_small_disk(folder: Path, size: str = "16m") -> Iterator[SmallDisk]:
         done = subprocess.run(["umount", str(folder)], capture_output=True, check=False)
         if done.returncode != 0:  # a file still open (a dying thread): detach it lazily
             subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
-    """A 16 MB tmpfs at ``tmp_path / "disk"``."""
-    yield from mounted_small_disk(tmp_path / "disk")

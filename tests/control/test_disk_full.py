@@ -9,23 +9,29 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from shotbook.control import ShotStored
 from shotbook.device.sim import simulated_lab
 from shotbook.registry import Serializer
 from shotbook.session import DuckDBConfig, RunOwner
-from shotbook.control import ShotStored
 
-from ..small_disk import SmallDisk, small_disk  # noqa: F401 - the fixture
+from ..small_disk import SmallDisk, mounted_small_disk
 from .lab import create_sequence, lab_globals, setup_store, shots_of, state_of, tof_scan
 from .test_run_local import _slow_lab
 
 T0 = datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 16 MB tmpfs at ``tmp_path / "disk"``, to fill up."""
+    yield from mounted_small_disk(tmp_path / "disk")
 
 
 def _store(root: Path, lab: Any, compact_every: int = 1000) -> Any:
@@ -69,13 +75,13 @@ def _run_until_the_disk_is_full(storage: Any, disk: SmallDisk, make_manager: Any
 
 
 def test_the_crash_reason_is_written_once_space_returns(
-    small_disk: SmallDisk, lab: Any, make_manager: Any, caplog: pytest.LogCaptureFixture
+    disk: SmallDisk, lab: Any, make_manager: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    storage = _store(small_disk.mount / "store", lab)
+    storage = _store(disk.mount / "store", lab)
     with caplog.at_level("WARNING", logger="shotbook.control"):
-        _, summary = _run_until_the_disk_is_full(storage, small_disk, make_manager)
-        assert small_disk.is_full()
-        small_disk.free()
+        _, summary = _run_until_the_disk_is_full(storage, disk, make_manager)
+        assert disk.is_full()
+        disk.free()
         assert _eventually(lambda: state_of(storage, "/fill") == "crashed")
         assert _eventually(lambda: "its end (CRASHED) is written now" in caplog.text)
     assert "its end (CRASHED) is kept and written once the store takes it" in caplog.text
@@ -87,12 +93,12 @@ def test_the_crash_reason_is_written_once_space_returns(
 
 
 def test_the_next_manager_writes_the_crash_reason_kept_on_disk(
-    small_disk: SmallDisk, lab: Any, make_manager: Any
+    disk: SmallDisk, lab: Any, make_manager: Any
 ) -> None:
-    storage = _store(small_disk.mount / "store", lab)
-    manager, summary = _run_until_the_disk_is_full(storage, small_disk, make_manager)
+    storage = _store(disk.mount / "store", lab)
+    manager, summary = _run_until_the_disk_is_full(storage, disk, make_manager)
     manager.close(timeout=30)  # gives up retrying: the disk is still full
-    small_disk.free()
+    disk.free()
     assert state_of(storage, "/fill") == "running"  # the reason could not be written
     recovering = make_manager(storage=storage)
     assert recovering.recovered == ["/fill"]
@@ -102,7 +108,7 @@ def test_the_next_manager_writes_the_crash_reason_kept_on_disk(
     assert "crashed at shot" in text
     frame = shots_of(storage, "/fill")
     assert frame["shot_index"].to_list() == list(range(summary.number_of_shots))
-    assert not list((small_disk.mount / "store").glob("**/*.run-note"))  # cleared
+    assert not list((disk.mount / "store").glob("**/*.run-note"))  # cleared
 
 
 def _enospc_on_replace(monkeypatch: pytest.MonkeyPatch, when: Callable[[str], bool]) -> list[str]:

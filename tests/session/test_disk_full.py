@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,15 @@ from shotbook.session import (
 )
 from shotbook.types import ParameterNamespace, StepsConfiguration, TimeLanes
 
-from ..small_disk import SmallDisk, small_disk  # noqa: F401 - the fixture
+from ..small_disk import SmallDisk, mounted_small_disk
 
 T0 = datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 16 MB tmpfs at ``tmp_path / "disk"``, to fill up."""
+    yield from mounted_small_disk(tmp_path / "disk")
 
 
 def _shot(index: int) -> tuple[dict[str, float], dict[str, Any]]:
@@ -57,16 +63,21 @@ def _full_disk_round(
     refused = 0
     for leave in (0, 20_000, 300_000, 0):
         disk.fill(leave)
+        path = f"/full {leave} {refused}"
+        error: StoreFullError | None = None
         try:
-            _create(manager, f"/full {leave} {refused}", steps, lanes)
-        except StoreFullError as error:
-            refused += 1
-            assert isinstance(error, StorageError)
-            assert where in str(error)
-            assert "free space on" in str(error).lower()
-            assert "No space left on device" in str(error) or "disk is full" in str(error)
+            _create(manager, path, steps, lanes)
+        except StoreFullError as caught:
+            error = caught
+        if error is None:
+            acknowledged.add(path)
         else:
-            acknowledged.add(f"/full {leave} {refused}")
+            refused += 1
+            text = str(error)
+            assert isinstance(error, StorageError)
+            assert where in text
+            assert "free space on" in text.lower()
+            assert "No space left on device" in text or "disk is full" in text
         disk.free()
     assert refused >= 2  # at least the rounds filled to the byte
     _create(manager, "/after", steps, lanes)
@@ -76,40 +87,44 @@ def _full_disk_round(
 
 
 def test_duckdb_catalog_on_a_full_disk(
-    small_disk: SmallDisk, serializer: Serializer, steps: StepsConfiguration, lanes: TimeLanes
+    disk: SmallDisk, serializer: Serializer, steps: StepsConfiguration, lanes: TimeLanes
 ) -> None:
-    root = small_disk.mount / "store"
+    root = disk.mount / "store"
     manager = DuckDBConfig(root).create_storage_manager(serializer)
     manager.upgrade()
-    _full_disk_round(manager, small_disk, str(root), steps, lanes)
+    _full_disk_round(manager, disk, str(root), steps, lanes)
 
 
 def test_sqlite_on_a_full_disk(
-    small_disk: SmallDisk, serializer: Serializer, steps: StepsConfiguration, lanes: TimeLanes
+    disk: SmallDisk, serializer: Serializer, steps: StepsConfiguration, lanes: TimeLanes
 ) -> None:
-    path = small_disk.mount / "lab.sqlite"
+    path = disk.mount / "lab.sqlite"
     manager = SQLiteConfig(path).create_storage_manager(serializer)
     try:
         manager.upgrade()
-        _full_disk_round(manager, small_disk, str(path), steps, lanes)
+        _full_disk_round(manager, disk, str(path), steps, lanes)
     finally:
         manager.close()
 
 
-def test_a_journal_append_on_a_full_disk_loses_no_stored_shot(small_disk: SmallDisk) -> None:
-    store = ParquetShotStore(small_disk.mount / "seq", compact_every=1000)
+def _write_until_refused(writer: Any, first: int) -> None:
+    for index in range(first, 10_000):
+        writer.write_shot(index, *_shot(index), T0, T0)
+
+
+def test_a_journal_append_on_a_full_disk_loses_no_stored_shot(disk: SmallDisk) -> None:
+    store = ParquetShotStore(disk.mount / "seq", compact_every=1000)
     with store.writer() as writer:
         for index in range(3):
             writer.write_shot(index, *_shot(index), T0, T0)
-        small_disk.fill()
-        with pytest.raises(StoreFullError, match="(?i)free space on") as caught:
-            for index in range(3, 10_000):
-                writer.write_shot(index, *_shot(index), T0, T0)
+        disk.fill()
+        with pytest.raises(StoreFullError, match=r"(?i)free space on") as caught:
+            _write_until_refused(writer, 3)
         assert str(store.folder) in str(caught.value)
         stored = store.shot_indices()
         assert stored[:3] == [0, 1, 2]
         assert stored == list(range(len(stored)))
-        small_disk.free()
+        disk.free()
         writer.write_shot(len(stored), *_shot(len(stored)), T0, T0)  # space is back
     frame = store.read_polars()
     assert frame["shot_index"].to_list() == list(range(len(stored) + 1))
@@ -138,7 +153,7 @@ def test_enospc_at_the_journal_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with store.writer() as writer:
         writer.write_shot(0, *_shot(0), T0, T0)
         raised = _enospc_on(monkeypatch, "fsync", lambda fd: True)
-        with pytest.raises(StoreFullError, match="(?i)free space on"):
+        with pytest.raises(StoreFullError, match=r"(?i)free space on"):
             writer.write_shot(1, *_shot(1), T0, T0)
         assert raised["n"] == 1
         writer.write_shot(2, *_shot(2), T0, T0)
@@ -153,7 +168,7 @@ def test_enospc_at_compaction_keeps_the_shots(
     for index in range(4):
         writer.write_shot(index, *_shot(index), T0, T0)
     raised = _enospc_on(monkeypatch, "replace", lambda _s, target: "part-" in str(target))
-    with pytest.raises(StoreFullError, match="(?i)free space on") as caught:
+    with pytest.raises(StoreFullError, match=r"(?i)free space on") as caught:
         writer.compact()
     assert raised["n"] == 1
     assert str(store.folder) in str(caught.value)
@@ -172,7 +187,7 @@ def test_enospc_at_the_manifest_swap_stores_nothing_and_the_shot_can_be_written_
         raised = _enospc_on(
             monkeypatch, "replace", lambda _s, target: str(target).endswith("manifest.json")
         )
-        with pytest.raises(StoreFullError, match="(?i)free space on"):
+        with pytest.raises(StoreFullError, match=r"(?i)free space on"):
             writer.write_shot(0, *_shot(0), T0, T0)  # its new columns go to the manifest
         assert raised["n"] == 1
         assert store.shot_indices() == []
@@ -197,7 +212,10 @@ def test_enospc_at_the_catalog_commit(
         session.sequences.prepare("/seq", global_parameters, {}, RunOwner.current(), 3)
     # starting moves the sequence's shot-folder marker: written with the commit
     raised = _enospc_on(monkeypatch, "replace", lambda _s, target: Path(target).parent == root)
-    with pytest.raises(StoreFullError, match="(?i)free space on") as caught, manager.session() as s:
+    with (
+        pytest.raises(StoreFullError, match=r"(?i)free space on") as caught,
+        manager.session() as s,
+    ):
         s.sequences.start("/seq")
     assert raised["n"] == 1
     assert str(root) in str(caught.value)

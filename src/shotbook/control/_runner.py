@@ -52,8 +52,8 @@ from ._events import (
     ShotRetried,
     ShotStored,
 )
-from ._preparation import RunDependencies, SequenceSnapshot
 from ._owners import release_in_process
+from ._preparation import RunDependencies, SequenceSnapshot
 from ._problems import ProblemTally
 from ._retry import ShotRetryConfig
 from ._run_notes import RunNote, create_note
@@ -477,7 +477,6 @@ class SequenceRunner:
             self._emit(SequenceFailed(self.path, failure.to_dict()))
         self._set_state(state)
         self._doing("done")
-
 
     def _write_end(self, state: str, text: str | None) -> None:
         with self.storage_manager.session() as session:

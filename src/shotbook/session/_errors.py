@@ -110,8 +110,9 @@ def disk_full_detail(error: BaseException) -> str | None:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
-            return os.strerror(current.errno)
+        code = current.errno if isinstance(current, OSError) else None
+        if code is not None and code in _DISK_FULL_ERRNOS:
+            return os.strerror(code)
         text = str(current)
         for known in _DISK_FULL_TEXTS:
             position = text.lower().find(known)

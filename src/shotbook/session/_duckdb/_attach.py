@@ -68,7 +68,8 @@ def _shared_instance() -> duckdb.DuckDBPyConnection:
 
 
 def _attach(key: str) -> tuple[duckdb.DuckDBPyConnection, _Attachment]:
-    """Attach the file ``key`` (a resolved path) if no cursor of this process uses it yet; count one more user.
+    """Attach the file ``key`` (a resolved path) if no cursor of this process uses it yet;
+    count one more user.
 
     Raises what DuckDB raises when another process holds the file (``duckdb.IOException``,
     "Could not set lock"), with nothing counted.
