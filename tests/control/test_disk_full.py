@@ -20,6 +20,7 @@ from shotbook.control import ShotStored
 from shotbook.device.sim import simulated_lab
 from shotbook.registry import Serializer
 from shotbook.session import DuckDBConfig, RunOwner
+from shotbook.types import ParameterNamespace
 
 from ..small_disk import SmallDisk, mounted_small_disk
 from .lab import create_sequence, lab_globals, setup_store, shots_of, state_of, tof_scan
@@ -34,12 +35,19 @@ def disk(tmp_path: Path) -> Iterator[SmallDisk]:
     yield from mounted_small_disk(tmp_path / "disk")
 
 
-def _store(root: Path, lab: Any, compact_every: int = 1000) -> Any:
+def _store(root: Path, lab: Any, compact_every: int = 1000, long_reason: bool = False) -> Any:
+    """The simulated lab's store; ``long_reason``: 150 more globals, so that a crash's reason
+    (which lists the shot's parameters) takes more than a page of the catalog's log: then
+    storing it needs new space (a short one may fit in the log's last page on a full disk)."""
     registry, _ = lab
     config = DuckDBConfig(root, compact_every=compact_every)
     storage = config.create_storage_manager(Serializer(registry))
     storage.upgrade()
-    setup_store(storage, simulated_lab(replay=2))
+    globals_ = lab_globals()
+    if long_reason:
+        padding = {f"unused_parameter_padding_the_reason_{i:03d}": "1 ms" for i in range(150)}
+        globals_ = ParameterNamespace([*globals_.items(), ("pad", padding)])
+    setup_store(storage, simulated_lab(replay=2), globals_)
     return storage
 
 
@@ -77,7 +85,7 @@ def _run_until_the_disk_is_full(storage: Any, disk: SmallDisk, make_manager: Any
 def test_the_crash_reason_is_written_once_space_returns(
     disk: SmallDisk, lab: Any, make_manager: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    storage = _store(disk.mount / "store", lab)
+    storage = _store(disk.mount / "store", lab, long_reason=True)
     with caplog.at_level("WARNING", logger="shotbook.control"):
         _, summary = _run_until_the_disk_is_full(storage, disk, make_manager)
         assert disk.is_full()
@@ -95,7 +103,7 @@ def test_the_crash_reason_is_written_once_space_returns(
 def test_the_next_manager_writes_the_crash_reason_kept_on_disk(
     disk: SmallDisk, lab: Any, make_manager: Any
 ) -> None:
-    storage = _store(disk.mount / "store", lab)
+    storage = _store(disk.mount / "store", lab, long_reason=True)
     manager, summary = _run_until_the_disk_is_full(storage, disk, make_manager)
     manager.close(timeout=30)  # gives up retrying: the disk is still full
     disk.free()
@@ -183,3 +191,30 @@ def test_recovery_removes_the_temporary_files_of_an_abandoned_run(
     assert manager.recovered == ["/killed"]
     assert not half_written.exists()
     assert shots_of(storage, "/killed")["shot_index"].to_list() == [0]
+
+
+def test_recovery_removes_the_temporary_files_of_a_run_killed_in_its_final_compaction(
+    storage: Any, make_manager: Any
+) -> None:
+    from shotbook.control._run_notes import RunNote
+
+    create_sequence(storage, "/compacting", tof_scan(2))
+    owner = RunOwner(RunOwner.current().host, _dead_pid(), "u")
+    with storage.session() as session:
+        session.sequences.prepare("/compacting", lab_globals(), {}, owner, 2)
+        with session.sequences.start("/compacting") as writer:
+            writer.write_shot(0, {"x": 1.0}, {}, T0, T0)
+        session.sequences.finish("/compacting")
+        folder = session.shot_folder("/compacting")
+    # what the killed process left: its run note (the end stored, the compaction not over)
+    # and the part it was writing
+    note = RunNote.create(storage.run_notes_folder(), "/compacting", owner)
+    note.record_folder(folder)
+    half_written = folder / ".tmp-0123456789abcdef0123456789abcdef.parquet"
+    half_written.write_bytes(b"PAR1" + b"\0" * 100_000)
+    manager = make_manager()
+    assert manager.recovered == []
+    assert not half_written.exists()
+    assert not note.file.exists()
+    assert state_of(storage, "/compacting") == "finished"
+    assert shots_of(storage, "/compacting")["shot_index"].to_list() == [0]

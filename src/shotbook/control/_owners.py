@@ -15,6 +15,7 @@ import socket
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from shotbook.session import ExperimentSession, RunOwner, ShotFolders, StorageManager
 
@@ -153,8 +154,10 @@ def mark_abandoned_sequences(
             if owner is not None and owner.host == socket.gethostname():
                 _sweep_shot_folder(session, text)
         running_paths = {str(path) for path, _, _ in session.sequences.running_sequences()}
-    for note in notes:  # notes of runs no longer running whose owner is gone: done with
+    for note in notes:  # runs no longer running whose process is gone (killed after its end)
         if note.path not in running_paths and _gone(note.owner):
+            if note.folder is not None:
+                _sweep_folder(note.folder, note.path)  # its final compaction was cut off
             _discard(note)
     return marked
 
@@ -187,14 +190,23 @@ def _sweep_shot_folder(session: ExperimentSession, path: str) -> None:
     """Remove what the dead writer of ``path`` left: temporary files (half-written parts)."""
     if not isinstance(session, ShotFolders):
         return
+    try:
+        folder = session.shot_folder(path)
+    except Exception as error:
+        _log.warning("could not find the shot folder of %s: %s", path, error)
+        return
+    _sweep_folder(folder, path)
+
+
+def _sweep_folder(folder: Path, path: str) -> None:
+    """Sweep a shot folder whose writer is gone (refused while one of this process has it)."""
     from shotbook.session import ParquetShotStore
 
     try:
-        folder = session.shot_folder(path)
         if folder.is_dir():
-            ParquetShotStore(folder).sweep()  # refused while a writer of this process has it
+            ParquetShotStore(folder).sweep()
     except Exception as error:
-        _log.warning("could not remove the temporary files of %s: %s", path, error)
+        _log.warning("could not remove the temporary files of %s in %s: %s", path, folder, error)
 
 
 __all__ = [

@@ -7,6 +7,9 @@ state cannot be written to the store (the disk is full), the reason is written *
 bytes, which needs no new space on an ordinary filesystem, and the manager keeps retrying
 the store. Once the store takes the state the note is deleted; if the manager is gone first,
 the next manager finds the note at start-up and stores the reason with the CRASHED state.
+The note is deleted once the run's end is stored *and* its final compaction is over: a note
+left by a process that is gone also tells the next manager that the run's shot folder (named
+in the note) has no live writer, so the temporary files a kill left there can be removed.
 
 A note holds JSON padded with spaces: the sequence path, the owner (host, pid, user), and
 once the run ended the reason. Nothing in a note is ever executed; an unreadable note is
@@ -45,6 +48,7 @@ class NoteContent:
     owner: RunOwner
     reason: str | None
     written: str | None
+    folder: Path | None
 
 
 def notes_folder(storage_manager: StorageManager) -> Path | None:
@@ -75,6 +79,8 @@ class RunNote:
         self.file = file
         self.path = path
         self.owner = owner
+        self.folder: Path | None = None
+        self.reason: str | None = None
 
     @classmethod
     def create(cls, folder: Path, path: str, owner: RunOwner) -> RunNote:
@@ -88,7 +94,13 @@ class RunNote:
 
     def record(self, reason: str) -> None:
         """Write the reason over the note's allocated bytes (no new space needed)."""
+        self.reason = reason
         self._write(os.O_WRONLY | _BINARY, reason)
+
+    def record_folder(self, folder: Path) -> None:
+        """Write the run's shot folder into the note (in place)."""
+        self.folder = folder
+        self._write(os.O_WRONLY | _BINARY, self.reason)
 
     def _write(self, flags: int, reason: str | None) -> None:
         document = {
@@ -99,6 +111,7 @@ class RunNote:
             "user": self.owner.user,
             "written": None if reason is None else datetime.now(UTC).isoformat(),
             "reason": reason,
+            "folder": None if self.folder is None else str(self.folder),
         }
         data = memoryview(_encode(document))
         descriptor = os.open(self.file, flags)
@@ -144,6 +157,7 @@ def read_notes(folder: Path | None) -> list[NoteContent]:
                 continue
             reason = document.get("reason")
             written = document.get("written")
+            folder = document.get("folder")
             notes.append(
                 NoteContent(
                     file,
@@ -151,6 +165,7 @@ def read_notes(folder: Path | None) -> list[NoteContent]:
                     RunOwner(str(document["host"]), int(document["pid"]), str(document["user"])),
                     reason if isinstance(reason, str) else None,
                     written if isinstance(written, str) else None,
+                    Path(folder) if isinstance(folder, str) and folder else None,
                 )
             )
         except (OSError, ValueError, KeyError, TypeError):

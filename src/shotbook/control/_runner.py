@@ -36,6 +36,7 @@ from shotbook.device import ShotRunner, open_devices
 from shotbook.session import (
     InvalidStateTransitionError,
     RunOwner,
+    ShotFolders,
     ShotWriter,
     StorageManager,
 )
@@ -200,6 +201,8 @@ class SequenceRunner:
         self._end_written = threading.Event()
         self._stop_retrying = threading.Event()
         self._retrying: threading.Thread | None = None
+        self._writer_closed = threading.Event()
+        self._note_lock = threading.Lock()
         self._thread = threading.Thread(
             target=self._main, name=f"shotbook-runner {self.path}", daemon=True
         )
@@ -303,11 +306,46 @@ class SequenceRunner:
         """
         storage = self._storage
         if storage is None:
+            self._writer_closed.set()
+            self._discard_note_when_done()
             return
-        self._closing = threading.Thread(
-            target=storage.close_writer, name=f"shotbook-close-writer {self.path}"
-        )
+
+        def close() -> None:
+            try:
+                storage.close_writer()
+            finally:
+                self._writer_closed.set()
+                self._discard_note_when_done()
+
+        self._closing = threading.Thread(target=close, name=f"shotbook-close-writer {self.path}")
         self._closing.start()
+
+    def _note_shot_folder(self) -> None:
+        """Write the shot folder into the run note (for the recovery of a killed run)."""
+        note = self._note
+        if note is None or not isinstance(self.storage_manager, ShotFolders):
+            return
+        try:
+            folder = self.storage_manager.locate_shots(self.snapshot.path)
+            if folder is not None:
+                note.record_folder(folder)
+        except Exception as error:
+            _log.warning("%s: could not write its shot folder into its run note: %s",
+                         self.path, error)  # fmt: skip
+
+    def _discard_note_when_done(self) -> None:
+        """Delete the run note once the end is stored and the final compaction is over."""
+        note = self._note
+        if note is None or not (self._end_written.is_set() and self._writer_closed.is_set()):
+            return
+        with self._note_lock:
+            if self._note is None:
+                return
+            self._note = None
+        try:
+            note.discard()
+        except OSError as error:
+            _log.warning("%s: could not delete its run note: %s", self.path, error)
 
     def wait_closed(self, timeout: float | None = None) -> bool:
         """Wait for the end of the run and for the final compaction of its shots."""
@@ -354,6 +392,7 @@ class SequenceRunner:
             self._doing("start the sequence (RUNNING)")
             with self.storage_manager.session() as session:
                 writer = session.sequences.start(snapshot.path)
+            self._note_shot_folder()
             self._set_state("running")
             storage = _StorageThread(self, writer)
             self._storage = storage
@@ -461,8 +500,6 @@ class SequenceRunner:
             self._keep_end_for_later(state, text, error)
         else:
             self._end_written.set()
-            if self._note is not None:
-                self._note.discard()
         self.summary = RunSummary(
             self.path,
             state,
@@ -537,8 +574,7 @@ class SequenceRunner:
         else:
             _log.warning("%s: its end (%s) is written now", self.path, state.upper())
         self._end_written.set()
-        if self._note is not None:
-            self._note.discard()
+        self._discard_note_when_done()
         release_in_process(self.path)
         return True
 
