@@ -135,7 +135,11 @@ def _enospc_on_replace(monkeypatch: pytest.MonkeyPatch, when: Callable[[str], bo
 
 @pytest.mark.parametrize(
     ("where", "target"),
-    [("manifest swap", "manifest.json"), ("compaction", "part-")],
+    [
+        ("manifest swap", "manifest.json"),
+        ("compaction", "part-"),
+        ("catalog commit", "shot-index.pending"),  # written with the commit to RUNNING
+    ],
 )
 def test_enospc_in_a_run_crashes_it_with_the_reason_and_the_store_stays_usable(
     tmp_path: Path,
