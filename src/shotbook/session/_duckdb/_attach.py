@@ -31,6 +31,7 @@ class _Attachment:
     def __init__(self, alias: str) -> None:
         self.alias = alias
         self.users = 0
+        self.attached = False  # left attached by a DETACH that failed: no ATTACH needed
 
 
 _lock = threading.Lock()
@@ -79,10 +80,11 @@ def _attach(key: str) -> tuple[duckdb.DuckDBPyConnection, _Attachment]:
         attachment = _attachments.get(key)
         if attachment is None:
             attachment = _Attachment(f"shotbook_catalog_{next(_numbers)}")
-        if attachment.users == 0:
+        if attachment.users == 0 and not attachment.attached:
             literal = key.replace("'", "''")
             instance.execute(f"ATTACH '{literal}' AS {attachment.alias}")
             _attachments[key] = attachment
+        attachment.attached = False
         attachment.users += 1
         return instance, attachment
 
@@ -98,10 +100,23 @@ def _release(key: str, attachment: _Attachment) -> None:
                 # (a full disk): what was committed is in the log, replayed at the next
                 # attach. The alias is never used again (the database behind it may be
                 # invalidated): the next call attaches the file afresh.
-                if _attachments.get(key) is attachment:
+                if _attachments.get(key) is attachment and not _still_attached(attachment):
                     del _attachments[key]
                 _log.warning("detaching the catalog %s failed (it is re-attached at the next "
                              "call; nothing committed is lost): %s", key, error)  # fmt: skip
+
+
+def _still_attached(attachment: _Attachment) -> bool:
+    """Whether a DETACH that failed left the alias attached (then the next call reuses it)."""
+    assert _instance is not None
+    try:
+        rows = _instance.execute(
+            "SELECT 1 FROM duckdb_databases() WHERE database_name = ?", [attachment.alias]
+        ).fetchall()
+    except duckdb.Error:
+        return False
+    attachment.attached = bool(rows)
+    return attachment.attached
 
 
 @contextmanager
