@@ -191,10 +191,19 @@ def test_recovery_removes_the_temporary_files_of_an_abandoned_run(
         folder = session.shot_folder("/killed")
     half_written = folder / ".tmp-3f2a9c0d5e6b4a7c8d9e0f1a2b3c4d5e.parquet"
     half_written.write_bytes(b"PAR1" + b"\0" * 100_000)
+    # the killed process had met a full disk at its end: its note holds the reason
+    from shotbook.control._run_notes import RunNote
+
+    note = RunNote.create(storage.run_notes_folder(), "/killed", owner)
+    note.record("sequence /killed crashed at shot 1: the disk is full (No space left on device)")
     manager = make_manager()
     assert manager.recovered == ["/killed"]
     assert not half_written.exists()
     assert shots_of(storage, "/killed")["shot_index"].to_list() == [0]
+    text = _traceback(storage, "/killed")
+    assert text.startswith("sequence /killed crashed at shot 1: the disk is full")
+    assert "is no longer running" in text
+    assert not note.file.exists()
 
 
 def test_recovery_removes_the_temporary_files_of_a_run_killed_in_its_final_compaction(
