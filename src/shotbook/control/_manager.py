@@ -187,7 +187,9 @@ class LocalExperimentManager:
     """Runs sequences in this process, each on its own thread, one at a time.
 
     At creation it marks CRASHED the running sequences of the store whose owner is gone
-    (same host and dead pid, or a heartbeat older than ``configuration.stale_after``).
+    (same host and dead pid, or a heartbeat older than ``configuration.stale_after``), with
+    the reason its run ended when the store could not take it then (a full disk: see
+    :mod:`._run_notes`), and removes the temporary files their writers left.
 
     Args:
         storage_manager: the store (a :class:`shotbook.session.StorageManager`).
@@ -320,7 +322,8 @@ class LocalExperimentManager:
         )
 
     def _run_done(self, runner: SequenceRunner) -> None:
-        release_in_process(runner.path)
+        if not runner.end_pending:  # else the runner releases it once its end is written
+            release_in_process(runner.path)
         with self._lock:
             self._ended = [r for r in self._ended if not r.wait_closed(0)]
             self._ended.append(runner)
@@ -426,6 +429,7 @@ class LocalExperimentManager:
             ended = list(self._ended)
         for runner in ended:
             runner.wait_closed(timeout)
+            runner.stop_retrying(timeout)  # an end the store still refuses: left to the note
         self._bus.close()
 
     def __enter__(self) -> LocalExperimentManager:

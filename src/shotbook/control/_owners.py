@@ -15,8 +15,11 @@ import socket
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 
-from shotbook.session import RunOwner, StorageManager
+from shotbook.session import ExperimentSession, RunOwner, ShotFolders, StorageManager
+
+from ._run_notes import NoteContent, notes_folder, read_notes
 
 _log = logging.getLogger("shotbook.control")
 
@@ -105,10 +108,14 @@ def mark_abandoned_sequences(
 ) -> list[str]:
     """Mark CRASHED the running sequences whose owner is gone; return their paths.
 
-    Sequences in ``keep`` and those run by managers of this process are left alone.
+    Sequences in ``keep`` and those run by managers of this process are left alone. The
+    reason a run ended, kept in a run note when the store could not take it then (a full
+    disk), is stored with the state. The temporary files of the runs marked here are removed
+    when their owner was a process of this computer (no writer of theirs is alive).
     """
     marked: list[str] = []
     keep_set = set(keep) | running_in_process()
+    notes = read_notes(notes_folder(storage_manager))
     with storage_manager.session() as session:
         running = session.sequences.running_sequences()
         for path, owner, heartbeat in running:
@@ -124,11 +131,17 @@ def mark_abandoned_sequences(
                 reason = owner_gone_reason(owner, heartbeat, stale_after)
             if reason is None:
                 continue
+            note = _note_of(notes, text, owner)
             message = (
                 f"{text} was marked CRASHED by the experiment manager pid {os.getpid()} on "
                 f"{socket.gethostname()} at {datetime.now(UTC).isoformat()}: {reason}; "
                 "the shots stored before are kept"
             )
+            if note is not None:
+                message = (
+                    f"{note.reason}\n\n{message}. The run ended with the error above at "
+                    f"{note.written}; the store could not take it then (kept in {note.file})"
+                )
             try:
                 session.sequences.crash(path, message)
             except Exception as error:  # another manager changed it meanwhile
@@ -136,7 +149,64 @@ def mark_abandoned_sequences(
                 continue
             _log.warning("%s", message)
             marked.append(text)
+            if note is not None:
+                _discard(note)
+            if owner is not None and owner.host == socket.gethostname():
+                _sweep_shot_folder(session, text)
+        running_paths = {str(path) for path, _, _ in session.sequences.running_sequences()}
+    for note in notes:  # runs no longer running whose process is gone (killed after its end)
+        if note.path not in running_paths and _gone(note.owner):
+            if note.folder is not None:
+                _sweep_folder(note.folder, note.path)  # its final compaction was cut off
+            _discard(note)
     return marked
+
+
+def _note_of(notes: list[NoteContent], path: str, owner: RunOwner | None) -> NoteContent | None:
+    """The note with the reason of this run's end, if its owner left one."""
+    for note in notes:
+        if note.path != path or note.reason is None:
+            continue
+        if owner is None or (note.owner.host, note.owner.pid) == (owner.host, int(owner.pid)):
+            return note
+    return None
+
+
+def _gone(owner: RunOwner) -> bool:
+    """Whether the process is known to be gone (on this computer, and not alive)."""
+    if owner.host != socket.gethostname():
+        return False
+    return owner.pid != os.getpid() and not pid_alive(owner.pid)
+
+
+def _discard(note: NoteContent) -> None:
+    try:
+        note.file.unlink(missing_ok=True)
+    except OSError as error:
+        _log.warning("could not delete the run note %s: %s", note.file, error)
+
+
+def _sweep_shot_folder(session: ExperimentSession, path: str) -> None:
+    """Remove what the dead writer of ``path`` left: temporary files (half-written parts)."""
+    if not isinstance(session, ShotFolders):
+        return
+    try:
+        folder = session.shot_folder(path)
+    except Exception as error:
+        _log.warning("could not find the shot folder of %s: %s", path, error)
+        return
+    _sweep_folder(folder, path)
+
+
+def _sweep_folder(folder: Path, path: str) -> None:
+    """Sweep a shot folder whose writer is gone (refused while one of this process has it)."""
+    from shotbook.session import ParquetShotStore
+
+    try:
+        if folder.is_dir():
+            ParquetShotStore(folder).sweep()
+    except Exception as error:
+        _log.warning("could not remove the temporary files of %s in %s: %s", path, folder, error)
 
 
 __all__ = [

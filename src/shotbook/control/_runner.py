@@ -33,7 +33,13 @@ from typing import Any
 
 from shotbook.compile import SequenceCompiler
 from shotbook.device import ShotRunner, data_units_of, open_devices
-from shotbook.session import RunOwner, ShotWriter, StorageManager
+from shotbook.session import (
+    InvalidStateTransitionError,
+    RunOwner,
+    ShotFolders,
+    ShotWriter,
+    StorageManager,
+)
 from shotbook.types import ShotParameters
 
 from ._analysis import ShotAnalyses
@@ -47,9 +53,11 @@ from ._events import (
     ShotRetried,
     ShotStored,
 )
+from ._owners import release_in_process
 from ._preparation import RunDependencies, SequenceSnapshot
 from ._problems import ProblemTally
 from ._retry import ShotRetryConfig
+from ._run_notes import RunNote, create_note
 from ._status import RunProgress, RunSummary
 from ._watchdog import Watchdog, watchdog_threshold
 
@@ -64,6 +72,11 @@ ATTEMPTS_COLUMN = "shot.attempts"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+_END_RETRY_FIRST_S = 0.2
+_END_RETRY_MAX_S = 5.0
+"""Retries of a final state the store refused (a full disk): from 0.2 s, doubling, to 5 s."""
 
 
 def _caused_by(error: BaseException, types: tuple[type[BaseException], ...]) -> bool:
@@ -184,6 +197,13 @@ class SequenceRunner:
         self._task = ("starting", time.monotonic())
         self._storage: _StorageThread | None = None
         self._closing: threading.Thread | None = None
+        self._note: RunNote | None = create_note(storage_manager, self.path, RunOwner.current())
+        self._unwritten_end: tuple[str, str | None] | None = None
+        self._end_written = threading.Event()
+        self._stop_retrying = threading.Event()
+        self._retrying: threading.Thread | None = None
+        self._writer_closed = threading.Event()
+        self._note_lock = threading.Lock()
         self._thread = threading.Thread(
             target=self._main, name=f"shotbook-runner {self.path}", daemon=True
         )
@@ -293,11 +313,46 @@ class SequenceRunner:
         """
         storage = self._storage
         if storage is None:
+            self._writer_closed.set()
+            self._discard_note_when_done()
             return
-        self._closing = threading.Thread(
-            target=storage.close_writer, name=f"shotbook-close-writer {self.path}"
-        )
+
+        def close() -> None:
+            try:
+                storage.close_writer()
+            finally:
+                self._writer_closed.set()
+                self._discard_note_when_done()
+
+        self._closing = threading.Thread(target=close, name=f"shotbook-close-writer {self.path}")
         self._closing.start()
+
+    def _note_shot_folder(self) -> None:
+        """Write the shot folder into the run note (for the recovery of a killed run)."""
+        note = self._note
+        if note is None or not isinstance(self.storage_manager, ShotFolders):
+            return
+        try:
+            folder = self.storage_manager.locate_shots(self.snapshot.path)
+            if folder is not None:
+                note.record_folder(folder)
+        except Exception as error:
+            _log.warning("%s: could not write its shot folder into its run note: %s",
+                         self.path, error)  # fmt: skip
+
+    def _discard_note_when_done(self) -> None:
+        """Delete the run note once the end is stored and the final compaction is over."""
+        note = self._note
+        if note is None or not (self._end_written.is_set() and self._writer_closed.is_set()):
+            return
+        with self._note_lock:
+            if self._note is None:
+                return
+            self._note = None
+        try:
+            note.discard()
+        except OSError as error:
+            _log.warning("%s: could not delete its run note: %s", self.path, error)
 
     def wait_closed(self, timeout: float | None = None) -> bool:
         """Wait for the end of the run and for the final compaction of its shots."""
@@ -346,6 +401,7 @@ class SequenceRunner:
             self._doing("start the sequence (RUNNING)")
             with self.storage_manager.session() as session:
                 writer = session.sequences.start(snapshot.path)
+            self._note_shot_folder()
             self._set_state("running")
             storage = _StorageThread(self, writer, data_units)
             self._storage = storage
@@ -439,17 +495,9 @@ class SequenceRunner:
         else:
             state = "finished"
         self._doing(f"mark the sequence {state}")
+        text = None if failure is None else _stored_traceback(failure)
         try:
-            with self.storage_manager.session() as session:
-                sequences = session.sequences
-                if state == "crashed":
-                    assert failure is not None
-                    sequences.crash(self.snapshot.path, _stored_traceback(failure))
-                elif state == "interrupted":
-                    by, detail = self._interrupted_by or (None, "")
-                    sequences.interrupt(self.snapshot.path, by, detail)
-                else:
-                    sequences.finish(self.snapshot.path)
+            self._write_end(state, text)
         except Exception as error:
             _log.exception("could not mark %s %s", self.path, state.upper())
             if failure is None:
@@ -457,6 +505,10 @@ class SequenceRunner:
                 failure = SequenceFailedError.from_exception(
                     self.path, error, number_of_shots=number
                 )
+                text = _stored_traceback(failure)
+            self._keep_end_for_later(state, text, error)
+        else:
+            self._end_written.set()
         self.summary = RunSummary(
             self.path,
             state,
@@ -471,6 +523,80 @@ class SequenceRunner:
             self._emit(SequenceFailed(self.path, failure.to_dict()))
         self._set_state(state)
         self._doing("done")
+
+    def _write_end(self, state: str, text: str | None) -> None:
+        with self.storage_manager.session() as session:
+            sequences = session.sequences
+            if state == "crashed":
+                assert text is not None
+                sequences.crash(self.snapshot.path, text)
+            elif state == "interrupted":
+                by, detail = self._interrupted_by or (None, "")
+                sequences.interrupt(self.snapshot.path, by, detail)
+            else:
+                sequences.finish(self.snapshot.path)
+
+    # ------------------------------------------------------------- an end the store refused
+
+    @property
+    def end_pending(self) -> bool:
+        """Whether the final state is still to be written to the store (being retried)."""
+        return not self._end_written.is_set()
+
+    def _keep_end_for_later(self, state: str, text: str | None, error: BaseException) -> None:
+        """The store refused the final state: note it on disk, retry it from memory."""
+        self._unwritten_end = (state, text)
+        if self._note is not None and text is not None:
+            try:
+                self._note.record(text)
+            except OSError as note_error:
+                _log.warning("%s: could not write the run note %s: %s",
+                             self.path, self._note.file, note_error)  # fmt: skip
+        _log.warning("%s: its end (%s) is kept and written once the store takes it: %s",
+                     self.path, state.upper(), error)  # fmt: skip
+        self._retrying = threading.Thread(
+            target=self._retry_end, name=f"shotbook-retry-end {self.path}", daemon=True
+        )
+        self._retrying.start()
+
+    def _retry_end(self) -> None:
+        delay = _END_RETRY_FIRST_S
+        while not self._stop_retrying.wait(delay):
+            if self._try_end_again():
+                return
+            delay = min(delay * 2, _END_RETRY_MAX_S)
+        self._try_end_again()  # once more when the manager closes
+        release_in_process(self.path)  # the next manager takes it from here (the note)
+
+    def _try_end_again(self) -> bool:
+        """Write the kept end; True when done (written, or another manager ended the run)."""
+        if self._end_written.is_set():
+            return True
+        assert self._unwritten_end is not None
+        state, text = self._unwritten_end
+        try:
+            self._write_end(state, text)
+        except InvalidStateTransitionError as error:
+            _log.warning("%s: not writing its end, it was ended meanwhile: %s", self.path, error)
+        except Exception as error:
+            _log.debug("%s: writing its end failed again: %s", self.path, error)
+            return False
+        else:
+            _log.warning("%s: its end (%s) is written now", self.path, state.upper())
+        self._end_written.set()
+        self._discard_note_when_done()
+        release_in_process(self.path)
+        return True
+
+    def stop_retrying(self, timeout: float | None = 30.0) -> None:
+        """Try the kept end once more, then leave it to the next manager (the run note).
+
+        Waits (at most ``timeout`` s) for that last try.
+        """
+        self._stop_retrying.set()
+        retrying = self._retrying
+        if retrying is not None:
+            retrying.join(timeout)
 
 
 def _stored_traceback(failure: SequenceFailedError) -> str:

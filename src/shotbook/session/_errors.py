@@ -12,6 +12,8 @@ is one, says what to do.
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 from shotbook.types._paths import PureSequencePath
@@ -75,6 +77,67 @@ class StoreVersionError(StorageError):
     """The store was written with another schema version; it was left unchanged."""
 
 
+class StoreFullError(StorageError, OSError):
+    """The disk holding the store is full: nothing stored before is lost; free space, retry.
+
+    :attr:`path` is the store (or the shot folder), :attr:`folder` where to free space. It is
+    also an ``OSError`` with ``errno.ENOSPC``, as the error of the operating system it stands for.
+    """
+
+    def __init__(self, path: PureSequencePath | Path | str, folder: Path | str, reason: str):
+        self.folder = folder
+        super().__init__(path, reason)
+        self.errno = errno.ENOSPC
+        self.strerror = os.strerror(errno.ENOSPC)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+_DISK_FULL_ERRNOS = frozenset(
+    code for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if code is not None
+)
+_DISK_FULL_TEXTS = ("no space left on device", "disk is full", "disk quota exceeded")
+
+
+def disk_full_detail(error: BaseException) -> str | None:
+    """What says the disk is full in ``error`` or its causes (``None`` if nothing does).
+
+    Recognises ``OSError`` with ``ENOSPC``/``EDQUOT`` and the messages of database drivers
+    (DuckDB: "No space left on device"; SQLite: "database or disk is full").
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = current.errno if isinstance(current, OSError) else None
+        if code is not None and code in _DISK_FULL_ERRNOS:
+            return os.strerror(code)
+        text = str(current)
+        for known in _DISK_FULL_TEXTS:
+            position = text.lower().find(known)
+            if position >= 0:
+                return text[position : position + len(known)]
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def store_full_error(
+    path: PureSequencePath | Path | str,
+    folder: Path | str,
+    detail: str,
+    doing: str,
+    then: str,
+) -> StoreFullError:
+    """The error for a full disk met while ``doing``; ``then`` is what to do once space is free."""
+    return StoreFullError(
+        path,
+        folder,
+        f"the disk is full ({detail}) while {doing}; nothing stored before is lost. "
+        f"Free space on {folder} (the disk holding the store), then {then}",
+    )
+
+
 __all__ = [
     "InvalidStateTransitionError",
     "PathExistsError",
@@ -85,8 +148,11 @@ __all__ = [
     "SequenceNotEditableError",
     "ShotNotFoundError",
     "StorageError",
+    "StoreFullError",
     "StoreLockedError",
     "StoreVersionError",
+    "disk_full_detail",
+    "store_full_error",
 ]
 
 

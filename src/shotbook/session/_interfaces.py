@@ -458,6 +458,19 @@ class RestorableSequences(Protocol):
 
 
 @runtime_checkable
+class LocalStoreFolder(Protocol):
+    """A store kept in files on a disk of this computer (DuckDB, SQLite; not PostgreSQL).
+
+    The run loop keeps small files there: the note of a run whose end could not be written
+    (a full disk), read by the next experiment manager at start-up.
+    """
+
+    def run_notes_folder(self) -> Path:
+        """A folder beside the store for the run loop's small files (it may not exist yet)."""
+        ...
+
+
+@runtime_checkable
 class ShotFolders(Protocol):
     """A store (or a session on it) that keeps each sequence's shots as a Parquet folder.
 

@@ -11,6 +11,7 @@ cursor, so their transactions are isolated as before).
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ import duckdb
 
 __all__ = ["attached"]
 
+_log = logging.getLogger("shotbook.session")
+
 
 class _Attachment:
     """One catalog file: its alias in the shared instance and how many cursors use it."""
@@ -28,6 +31,7 @@ class _Attachment:
     def __init__(self, alias: str) -> None:
         self.alias = alias
         self.users = 0
+        self.attached = False  # left attached by a DETACH that failed: no ATTACH needed
 
 
 _lock = threading.Lock()
@@ -64,31 +68,55 @@ def _shared_instance() -> duckdb.DuckDBPyConnection:
     return _instance
 
 
-def _attach(path: Path) -> tuple[duckdb.DuckDBPyConnection, _Attachment]:
-    """Attach ``path`` if no cursor of this process uses it yet; count one more user.
+def _attach(key: str) -> tuple[duckdb.DuckDBPyConnection, _Attachment]:
+    """Attach the file ``key`` (a resolved path) if no cursor of this process uses it yet;
+    count one more user.
 
     Raises what DuckDB raises when another process holds the file (``duckdb.IOException``,
     "Could not set lock"), with nothing counted.
     """
-    key = str(path.resolve())
     with _lock:
         instance = _shared_instance()
         attachment = _attachments.get(key)
         if attachment is None:
             attachment = _Attachment(f"shotbook_catalog_{next(_numbers)}")
-        if attachment.users == 0:
+        if attachment.users == 0 and not attachment.attached:
             literal = key.replace("'", "''")
             instance.execute(f"ATTACH '{literal}' AS {attachment.alias}")
             _attachments[key] = attachment
+        attachment.attached = False
         attachment.users += 1
         return instance, attachment
 
 
-def _release(attachment: _Attachment) -> None:
+def _release(key: str, attachment: _Attachment) -> None:
     with _lock:
         attachment.users -= 1
         if attachment.users == 0 and _instance is not None:
-            _instance.execute(f"DETACH DATABASE IF EXISTS {attachment.alias}")
+            try:
+                _instance.execute(f"DETACH DATABASE IF EXISTS {attachment.alias}")
+            except duckdb.Error as error:
+                # DuckDB detaches the file, then fails to fold its write-ahead log into it
+                # (a full disk): what was committed is in the log, replayed at the next
+                # attach. The alias is never used again (the database behind it may be
+                # invalidated): the next call attaches the file afresh.
+                if _attachments.get(key) is attachment and not _still_attached(attachment):
+                    del _attachments[key]
+                _log.warning("detaching the catalog %s failed (it is re-attached at the next "
+                             "call; nothing committed is lost): %s", key, error)  # fmt: skip
+
+
+def _still_attached(attachment: _Attachment) -> bool:
+    """Whether a DETACH that failed left the alias attached (then the next call reuses it)."""
+    assert _instance is not None
+    try:
+        rows = _instance.execute(
+            "SELECT 1 FROM duckdb_databases() WHERE database_name = ?", [attachment.alias]
+        ).fetchall()
+    except duckdb.Error:
+        return False
+    attachment.attached = bool(rows)
+    return attachment.attached
 
 
 @contextmanager
@@ -98,7 +126,8 @@ def attached(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     The file is held (other processes wait) until the last such connection of this process
     is closed. Raises ``duckdb.IOException`` at once when another process holds the file.
     """
-    instance, attachment = _attach(path)
+    key = str(path.resolve())
+    instance, attachment = _attach(key)
     try:
         cursor = instance.cursor()
         try:
@@ -107,4 +136,4 @@ def attached(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         finally:
             cursor.close()
     finally:
-        _release(attachment)
+        _release(key, attachment)

@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
-from .._errors import StoreLockedError, StoreVersionError
+from .._errors import (
+    StorageError,
+    StoreLockedError,
+    StoreVersionError,
+    disk_full_detail,
+    store_full_error,
+)
 from ._attach import attached
 from ._schema import SCHEMA_VERSION, create_schema, detect_version
 
@@ -54,6 +60,11 @@ def is_lock_error(error: BaseException) -> bool:
     """Whether DuckDB refused to open the file because another process holds it."""
     text = str(error)
     return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def is_invalidated(error: BaseException) -> bool:
+    """Whether DuckDB gave the attached catalog up after a fatal error (re-attached later)."""
+    return "invalidated" in str(error)
 
 
 def lock_holder(error: BaseException) -> str:
@@ -187,6 +198,10 @@ class DuckDBCatalog:
         held: Transaction | None = getattr(self._local, "held", None)
         if held is not None:
             return action(held)
+        with self.storage_errors():
+            return self._run(action)
+
+    def _run(self, action: Callable[[Transaction], T]) -> T:
         for attempt in range(_MAX_CONFLICT_RETRIES):
             with self.connection() as connection:
                 self.ensure_current(connection)
@@ -195,7 +210,10 @@ class DuckDBCatalog:
                 try:
                     result = action(transaction)
                     self.commit(connection, transaction)
-                except (duckdb.TransactionException, duckdb.ConstraintException):
+                except (duckdb.TransactionException, duckdb.ConstraintException) as error:
+                    if disk_full_detail(error) is not None or is_invalidated(error):
+                        _rollback(connection)
+                        raise  # not a conflict: running it again cannot help
                     # another thread of this process committed a conflicting edit first:
                     # run the action again on the new state (it re-checks everything)
                     _rollback(connection)
@@ -221,7 +239,7 @@ class DuckDBCatalog:
         if held is not None:
             yield held
             return
-        with self.connection() as connection:
+        with self.storage_errors(), self.connection() as connection:
             self.ensure_current(connection)
             connection.begin()
             transaction = Transaction(connection, self)
@@ -235,6 +253,34 @@ class DuckDBCatalog:
             finally:
                 self._local.held = None
         transaction.run_after_commit()
+
+    @contextmanager
+    def storage_errors(self) -> Iterator[None]:
+        """Turn the errors of a full disk (DuckDB's, or the shot locator's ``OSError``) and of
+        an invalidated catalog into :class:`StorageError` naming the catalog."""
+        try:
+            yield
+        except StorageError:
+            raise
+        except (duckdb.Error, OSError) as error:
+            folder = self.path.parent
+            detail = disk_full_detail(error)
+            if detail is not None:
+                raise store_full_error(
+                    self.path,
+                    folder,
+                    detail,
+                    "writing the catalog",
+                    "run the call again (it changed nothing)",
+                ) from error
+            if is_invalidated(error):
+                raise StorageError(
+                    self.path,
+                    f"DuckDB gave the catalog up after an error ({error}); nothing committed is "
+                    f"lost and it is opened afresh at the next call. Check the disk holding "
+                    f"{folder} (free space), then run the call again",
+                ) from error
+            raise
 
     def commit(self, connection: duckdb.DuckDBPyConnection, transaction: Transaction) -> None:
         """Commit; through the shot locator when the transaction touched sequences."""

@@ -69,6 +69,10 @@ class DuckDBStorageManager:
         self.config.root.mkdir(parents=True, exist_ok=True)
         yield DuckDBSession(self, self._catalog, self._shots)
 
+    def run_notes_folder(self) -> Path:
+        """``root/run-notes``: the run loop's small files (see :class:`LocalStoreFolder`)."""
+        return self.config.root / "run-notes"
+
     def locate_shots(self, path: PathLike) -> Path | None:
         """The shot folder of the sequence at ``path``, found without opening the catalog.
 
@@ -96,6 +100,10 @@ class DuckDBStorageManager:
         Returns where the copy is (``root/catalog.duckdb.bak-<version>-<time>``), or
         ``None`` when there was nothing to migrate. A store of a newer version is refused.
         """
+        with self._catalog.storage_errors():
+            return self._upgrade()
+
+    def _upgrade(self) -> str | None:
         root = self.config.root
         root.mkdir(parents=True, exist_ok=True)
         catalog = self.config.catalog_path

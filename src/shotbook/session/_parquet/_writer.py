@@ -6,7 +6,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -27,7 +28,7 @@ from .._columns._codec import (
     to_microseconds,
 )
 from .._columns._encoder import ShotColumnEncoder, one_value
-from .._errors import ShotExistsError
+from .._errors import ShotExistsError, disk_full_detail, store_full_error
 from ._journal import (
     JournalSegment,
     journal_file_name,
@@ -247,20 +248,29 @@ class ParquetShotWriter:
             arrays[info.name] = array
             if info.name not in self._columns:
                 new.append(info)
+        self._raise_background_disk_full(index)
+        doing = f"storing shot {index}"
+        then = "run the sequence again (this shot was not stored)"
         if new:
-            with self._state_lock:
-                for info in new:
-                    self._columns[info.name] = info
-                self._save_manifest(self._manifest.with_columns(self._columns.values()))
+            with self._state_lock, self._disk_full_is_a_store_error(doing, then):
+                known = dict(self._columns)
+                try:
+                    for info in new:
+                        self._columns[info.name] = info
+                    self._save_manifest(self._manifest.with_columns(self._columns.values()))
+                except BaseException:
+                    self._columns = known  # the shot is not stored: its columns are not known
+                    raise
         with self._journal_lock:
             journal = self._journal
-            if journal is None or journal.broken or new:
-                journal = self._open_journal()
-            batch = pa.RecordBatch.from_arrays(
-                [_array_or_null(arrays.get(field.name), field) for field in journal.schema],
-                schema=journal.schema,
-            )
-            journal.append(batch, index)
+            with self._disk_full_is_a_store_error(doing, then):
+                if journal is None or journal.broken or new:
+                    journal = self._open_journal()
+                batch = pa.RecordBatch.from_arrays(
+                    [_array_or_null(arrays.get(field.name), field) for field in journal.schema],
+                    schema=journal.schema,
+                )
+                journal.append(batch, index)
             with self._state_lock:
                 self._indices.add(index)
                 self._pending[index] = journal.path.name
@@ -272,6 +282,35 @@ class ParquetShotWriter:
         if due:
             self._start_background()
             self._wake.set()
+
+    @contextmanager
+    def _disk_full_is_a_store_error(self, doing: str, then: str) -> Iterator[None]:
+        """Turn an ``OSError`` of a full disk into :class:`StoreFullError` naming the folder."""
+        try:
+            yield
+        except OSError as error:
+            detail = disk_full_detail(error)
+            if detail is None:
+                raise
+            raise store_full_error(self._folder, self._folder, detail, doing, then) from error
+
+    def _raise_background_disk_full(self, index: int) -> None:
+        """Stop storing shots once a background compaction found the disk full (the run
+        ends with the reason rather than losing shots later); raised once."""
+        error = self._background_error
+        if error is None:
+            return
+        detail = disk_full_detail(error)
+        if detail is None:
+            return
+        self._background_error = None
+        raise store_full_error(
+            self._folder,
+            self._folder,
+            detail,
+            f"compacting the shots before shot {index}",
+            f"run the sequence again (shot {index} was not stored)",
+        ) from error
 
     def _open_journal(self) -> JournalSegment:
         """Close the current journal and start the next one, with every column known now.
@@ -328,8 +367,16 @@ class ParquetShotWriter:
     # --------------------------------------------------------------------------- compaction
 
     def compact(self) -> None:
-        """Compact every pending shot now (blocks until done)."""
-        with self._compaction_lock:
+        """Compact every pending shot now (blocks until done).
+
+        On a full disk raises :class:`StoreFullError`; the shots stay in their journals.
+        """
+        with (
+            self._compaction_lock,
+            self._disk_full_is_a_store_error(
+                "compacting the shots", "compact again (the shots stay in their journals)"
+            ),
+        ):
             self._compact_pending()
             self._collect_garbage()
 

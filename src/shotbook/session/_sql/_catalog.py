@@ -20,7 +20,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._errors import StorageError, StoreLockedError, StoreVersionError
+from .._errors import (
+    StorageError,
+    StoreLockedError,
+    StoreVersionError,
+    disk_full_detail,
+    store_full_error,
+)
 from ._schema import SQL_SCHEMA_VERSION, TABLES, ColumnTypes, schema_statements
 
 if TYPE_CHECKING:
@@ -154,6 +160,23 @@ class SQLCatalog(ABC):
 
         Each result has exactly the given schema.
         """
+
+    def space_to_free(self) -> str:
+        """Where to free space when the store's disk is full (SQLite: the file's folder)."""
+        return f"the disk of the database server of {self.where}"
+
+    def full_disk_error(self, error: BaseException) -> StorageError | None:
+        """The shotbook error for ``error`` when it says the disk is full, else ``None``."""
+        detail = disk_full_detail(error)
+        if detail is None:
+            return None
+        return store_full_error(
+            self.where,
+            self.space_to_free(),
+            detail,
+            "writing the store",
+            "run the call again (it changed nothing)",
+        )
 
     def prepare_schema(self, transaction: SQLTransaction) -> None:  # noqa: B027
         """Serialize the version check between processes; create the schema's namespace."""
@@ -291,6 +314,8 @@ class SQLCatalog(ABC):
                     continue
                 if self.is_lock_timeout(error):
                     raise self.locked_error(time.monotonic() - start) from error
+                if (full := self.full_disk_error(error)) is not None:
+                    raise full from error
                 if self.is_retryable(error):
                     raise StorageError(
                         self.where,
@@ -312,13 +337,15 @@ class SQLCatalog(ABC):
             yield held
             return
         connection = self.connection()
-        self.ensure_current(connection)
         start = time.monotonic()
         try:
+            self.ensure_current(connection)
             transaction = self._begin(connection, "write")
         except Exception as error:
             if self.is_lock_timeout(error):
                 raise self.locked_error(time.monotonic() - start) from error
+            if (full := self.full_disk_error(error)) is not None:
+                raise full from error
             raise
         self._local.held = transaction
         try:
@@ -326,6 +353,8 @@ class SQLCatalog(ABC):
             self._commit(connection)
         except BaseException as error:
             self._rollback(connection)
+            if isinstance(error, Exception) and (full := self.full_disk_error(error)):
+                raise full from error
             if isinstance(error, Exception) and self.is_retryable(error):
                 raise StorageError(
                     self.where,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -34,6 +35,10 @@ class SQLiteCatalog(SQLCatalog):
     def __init__(self, config: SQLiteConfig) -> None:
         super().__init__(str(config.path), config.lock_timeout)
         self.config = config
+
+    def space_to_free(self) -> str:
+        """The folder of the store's file: its disk is the one to free space on."""
+        return str(self.config.path.absolute().parent)
 
     def open_connection(self, *, for_shots: bool = False) -> sqlite3.Connection:
         """A connection in autocommit mode, WAL journal, bounded wait for the write lock."""
@@ -135,6 +140,11 @@ class SQLiteStorageManager(SQLStorageManager):
     def __init__(self, serializer: SerializerProtocol, config: SQLiteConfig | None = None) -> None:
         config = config if config is not None else SQLiteConfig()
         super().__init__(serializer, SQLiteCatalog(config), config)
+        self._file = config.path
+
+    def run_notes_folder(self) -> Path:
+        """``<file>.run-notes`` beside the store's file (see :class:`LocalStoreFolder`)."""
+        return self._file.with_name(self._file.name + ".run-notes")
 
 
 __all__ = ["SQLiteCatalog", "SQLiteStorageManager"]
