@@ -36,7 +36,8 @@ def _arguments(parser: argparse.ArgumentParser) -> list[str]:
         if action.option_strings and action.nargs != 0:
             name += f" {action.metavar or action.dest.upper()}"
         default = action.default
-        shown = "–" if default in (None, False, argparse.SUPPRESS) else f"``{default!s}``"
+        hidden = default is None or default is False or default == argparse.SUPPRESS
+        shown = "–" if hidden else f"``{default!s}``"
         text = (action.help or "–").replace("*", "\\*")
         rows += [f"   * - ``{name}``", f"     - {shown}", f"     - {text}"]
     return rows
