@@ -4,8 +4,8 @@ execution included).
 Each round builds the site from scratch twice, alternately, in fresh temporary folders
 (output, doctrees and the myst-nb execution cache, so nothing is reused):
 
-* ``full``: ``sphinx-build -W --keep-going -b html docs OUT``, as ``.ci/check`` runs it,
-  every notebook executed once;
+* ``full``: ``sphinx-build -W --keep-going -j auto -b html docs OUT``, as ``.ci/check``
+  runs it, every notebook executed once;
 * ``baseline``: the same with notebook execution off (``-D nb_execution_mode=off``): the
   pages, the API reference and the unexecuted notebooks alone.
 
@@ -35,7 +35,7 @@ def build(execute: bool) -> float:
     with tempfile.TemporaryDirectory(prefix="shotbook-docs-bench-") as folder:
         work = Path(folder)
         command = [
-            sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+            sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-j", "auto", "-b", "html",
             "-d", str(work / "doctrees"),
             "-D", f"nb_execution_cache_path={work / 'cache'}",
             str(ROOT / "docs"), str(work / "html"),
