@@ -11,9 +11,8 @@ from shotbook._version import __version__
 
 
 def _show_scan(args: argparse.Namespace) -> int:
+    from shotbook.demo import demo_globals, demo_scan
     from shotbook.types import format_value
-
-    from ._demo_scan import demo_globals, demo_scan
 
     scan = demo_scan(args.points, args.repetitions)
     globals_ = demo_globals().compile()

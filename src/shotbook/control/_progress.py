@@ -38,12 +38,29 @@ def _is_tty(stream: IO[str]) -> bool:
 
 
 class _TqdmProgress:
+    """A tqdm bar. In a notebook the widget is shown under a display id, so that on close
+    the display's plain-text form (what a saved or headless-executed notebook keeps) is
+    replaced by the bar's final state: ``24/24``, never the ``0%| 0/24`` of its start."""
+
     def __init__(self, path: str, total: int | None, notebook: bool, stream: IO[str]) -> None:
+        self._handle: Any = None
+        options: dict[str, Any] = {"total": total, "desc": path, "unit": "shot", "leave": True}
         if notebook:
             from tqdm.auto import tqdm
+            from tqdm.notebook import tqdm as notebook_tqdm
+
+            if issubclass(tqdm, notebook_tqdm):  # else ipywidgets is missing: a text bar
+                self._bar: Any = tqdm(**options, display=False)
+                from IPython import display as ipython_display
+
+                show: Any = ipython_display.display  # untyped
+                self._handle = show(self._bar.container, display_id=True)
+            else:
+                self._bar = tqdm(**options, file=stream)
         else:
             from tqdm import tqdm
-        self._bar: Any = tqdm(total=total, desc=path, unit="shot", file=stream, leave=True)
+
+            self._bar = tqdm(**options, file=stream)
         self._done = 0
 
     def update(self, done: int, total: int | None, state: str) -> None:
@@ -56,6 +73,17 @@ class _TqdmProgress:
 
     def close(self) -> None:
         self._bar.close()
+        if self._handle is not None:
+            self._show_final_text()
+
+    def _show_final_text(self) -> None:
+        """Keep the widget, and make its text form the bar's last state."""
+        try:
+            bundle = dict(self._bar.container._repr_mimebundle_() or {})
+        except Exception:  # no widget view to keep: the text alone
+            bundle = {}
+        bundle["text/plain"] = str(self._bar)
+        self._handle.update(bundle, raw=True)
 
 
 class TextProgress:
