@@ -12,6 +12,7 @@ function trace(kind, value) {
 
 function render({ model, el }) {
   el.classList.add("shotbook-run");
+  guardKeys(el);
   let nextId = Date.now() * 1000;
   const send = (action) => {
     model.send({ type: "command", command: { id: ++nextId, action, path: model.get("path") } });

@@ -32,9 +32,10 @@ _HERE = pathlib.Path(__file__).parent
 
 
 def esm_source(name: str) -> str:
-    """The front-end module ``name`` of this folder, preceded by the editors' shared helpers."""
-    common = (_HERE / "_common.js").read_text(encoding="utf-8")
-    return common + "\n" + (_HERE / name).read_text(encoding="utf-8")
+    """The front-end module ``name`` of this folder, preceded by the panel's key guard
+    (``guardKeys``, in ``ui/_keys.js``) and the editors' shared helpers."""
+    parts = (_HERE.parent / "_keys.js", _HERE / "_common.js", _HERE / name)
+    return "\n".join(part.read_text(encoding="utf-8") for part in parts)
 
 
 class EditRejected(ValueError):

@@ -1,6 +1,7 @@
 // Device configurations editor: one form per device, generated from its dataclass fields.
 function render({ model, el }) {
   el.classList.add("sb-editor", "sb-devices-editor");
+  guardKeys(el);
   const send = makeSender(model);
 
   function fieldInput(device, field) {

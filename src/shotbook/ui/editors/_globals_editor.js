@@ -1,6 +1,7 @@
 // Globals editor: namespaces and parameters as rows (name = expression → value).
 function render({ model, el }) {
   el.classList.add("sb-editor", "sb-globals-editor");
+  guardKeys(el);
   const send = makeSender(model);
 
   function adder(parent) {

@@ -11,6 +11,7 @@ async function cellModule(model, kind) {
 
 function render({ model, el }) {
   el.classList.add("sb-editor", "sb-lanes-editor");
+  guardKeys(el);
   const send = makeSender(model);
   // Selection: a rectangle of lanes × steps between `anchor` and `cursor` (each {lane, step},
   // the lane by name). The cursor is the current cell of keyboard navigation. Both are kept
@@ -346,7 +347,9 @@ function render({ model, el }) {
     el.dataset.problems = String((model.get("problems") || []).length);
   }
   const off = watch(model, ["view", "status", "invalid", "problems", "read_only", "can_undo", "can_redo"], update);
-  const adopted = () => { adopt(); update(); };
+  // not while this view writes them itself: a re-render inside a mousedown would take out
+  // the input pressed, and the focus would go to the notebook instead of the cell's input
+  const adopted = () => { if (writing) return; adopt(); update(); };
   model.on("change:selection", adopted);
   model.on("change:cursor", adopted);
   adopt();

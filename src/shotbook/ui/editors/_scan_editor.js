@@ -5,6 +5,7 @@ const WORDS = { variable: ["", "="], linspace: ["for", "=", "to", "points:"], ar
 
 function render({ model, el }) {
   el.classList.add("sb-editor", "sb-scan-editor");
+  guardKeys(el);
   const send = makeSender(model);
 
   function problemAt(path) {
