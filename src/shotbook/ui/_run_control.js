@@ -33,7 +33,6 @@ function render({ model, el }) {
   state.className = "shotbook-state";
   const blocked = document.createElement("span");
   blocked.className = "shotbook-start-blocked";
-  blocked.style.cssText = "color:#b00020;font-size:12px;white-space:pre-wrap;max-width:60em;vertical-align:top;margin:0 6px";
   top.append(start, blocked, stop, name, state);
 
   const bar = document.createElement("div");

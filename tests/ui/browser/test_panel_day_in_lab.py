@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO, JupyterLab, run_first_cell
+from .conftest import REPO, JupyterLab, run_first_cell, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -112,3 +112,97 @@ def test_keys_typed_in_the_panel_never_reach_the_notebook(page: Any) -> None:
             leaks.append(f"{tab} {selector}: {clicked} -> {after}")
             break  # the notebook changed under the panel: the next clicks mean nothing
     assert not leaks, "keys reached the notebook:\n" + "\n".join(leaks)
+
+
+CONTRAST = """(selector) => {
+  const el = document.querySelector(selector);
+  if (!el) return { selector, missing: true };
+  const rgba = (text) => {  // rgb(a) or, for color-mix(), color(srgb r g b / a) in 0..1
+    const srgb = text.match(/color\\(srgb ([^)]*)\\)/);
+    const m = srgb || text.match(/rgba?\\(([^)]*)\\)/);
+    if (!m) throw new Error(`unknown colour ${text}`);
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    const scale = srgb ? 255 : 1;
+    return [p[0] * scale, p[1] * scale, p[2] * scale, p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, below) => {
+    const a = top[3];
+    return [0, 1, 2].map((i) => top[i] * a + below[i] * (1 - a)).concat([1]);
+  };
+  // the background seen behind the element: its own and its ancestors', composited
+  const layers = [];
+  for (let n = el; n; n = n.parentElement) {
+    const bg = rgba(getComputedStyle(n).backgroundColor);
+    if (bg[3] > 0) layers.push(bg);
+    if (bg[3] >= 1) break;
+  }
+  let background = [255, 255, 255, 1];
+  for (const layer of layers.reverse()) background = over(layer, background);
+  const style = getComputedStyle(el);
+  let color = over(rgba(style.color), background);
+  const opacity = Number(style.opacity);
+  const lum = (c) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [a, b] = [lum(color), lum(background)].sort((x, y) => y - x);
+  return { selector, ratio: (a + 0.05) / (b + 0.05), color: style.color,
+           background: background.map(Math.round).join(","), opacity };
+}"""
+
+# the elements issue 18 saw vanish in the dark theme, by tab
+NAMED = [
+    ("Sequences", ".shotbook-browser .shotbook-table th"),
+    ("Sequences", ".shotbook-browser tr.shotbook-selected td"),
+    ("Sequences", ".shotbook-browser .shotbook-button"),
+    ("Sequences", ".shotbook-run .shotbook-state"),
+    ("Edit sequence", ".sb-lanes-editor .sb-grid thead th"),
+    ("Edit sequence", ".sb-lanes-editor .sb-grid tbody th .sb-lane-name"),
+    ("Edit sequence", '.sb-lanes-editor tr[data-lane="coil current"] td .sb-input'),
+    ("Edit sequence", '.sb-lanes-editor tr[data-lane="camera"] td.sb-camera-picture .sb-input'),
+    ("Edit sequence", ".sb-lanes-editor .sb-add-step"),
+    ("Edit sequence", ".sb-scan-editor .sb-mini:not(:disabled)"),
+    ("Edit sequence", ".sb-scan-editor .sb-add-linspace"),
+    ("Edit sequence", ".sb-scan-editor .sb-input"),
+    ("Globals", ".sb-globals-editor .sb-value"),
+    ("Globals", ".sb-globals-editor th"),
+    ("Devices", ".sb-devices-editor .sb-input"),
+]
+
+
+def use_theme(page: Any, theme: str) -> None:
+    """Pick ``theme`` in JupyterLab's Settings → Theme menu and wait until it applies."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+    page.locator(".lm-Menu-itemLabel", has_text=theme).first.click()
+    light = "true" if "Light" in theme else "false"
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'")
+
+
+def low_contrast(page: Any) -> list[str]:
+    low = []
+    for tab, selector in NAMED:
+        open_tab(page, tab)
+        page.locator(selector).first.wait_for()
+        seen = page.evaluate(CONTRAST, selector)
+        if seen.get("missing") or seen["ratio"] < 3.0:
+            low.append(str(seen))
+    return low
+
+
+def test_light_and_dark_themes_are_readable(page: Any) -> None:
+    """Headers, selected rows, cell text and buttons keep a contrast of at least 3:1 (WCAG
+    for large text and controls) in both themes (issue 18, item 3)."""
+    open_tab(page, "Sequences")
+    select_row(page, "/scans/tof")
+    assert low_contrast(page) == [], "low contrast in the light theme"
+    use_theme(page, "JupyterLab Dark")
+    try:
+        low = low_contrast(page)
+        screenshot(page, "panel-dark.png")
+        assert low == [], "low contrast in the dark theme:\n" + "\n".join(low)
+    finally:
+        use_theme(page, "JupyterLab Light")
