@@ -42,6 +42,7 @@ def page(jupyter_lab: JupyterLab, browser_context: Any) -> Iterator[Any]:
     page.set_viewport_size({"width": 1500, "height": 1300})
     try:
         page.goto(jupyter_lab.notebook_url("day.ipynb"))
+        page.wait_for_selector("text=| Idle", timeout=120_000)  # a loaded machine: be patient
         run_first_cell(page, ".shotbook-browser tr[data-path='/scans/tof']")
         yield page
     finally:
@@ -206,3 +207,29 @@ def test_light_and_dark_themes_are_readable(page: Any) -> None:
         assert low == [], "low contrast in the dark theme:\n" + "\n".join(low)
     finally:
         use_theme(page, "JupyterLab Light")
+
+
+LANES = ".sb-lanes-editor"
+
+
+def test_split_on_a_camera_lane_leaves_no_none_in_the_range_field(page: Any) -> None:
+    """Split refused on a camera lane says why and leaves the range field empty: a picture
+    typed there afterwards is named as typed (not Noneprobe) (issue 18, item 7); the selection bar names the
+    steps as the columns do (item 9)."""
+    open_tab(page, "Sequences")
+    select_row(page, "/scans/tof")
+    open_tab(page, "Edit sequence")
+    page.locator(f'{LANES} tr[data-lane="camera"] td').first.click(position={"x": 10, "y": 2})
+    page.locator(".sb-selection-what", has_text="camera: step 1").wait_for()
+    page.click(".sb-range-split")
+    page.locator(f"{LANES} .sb-status.sb-error", has_text="split does not apply").wait_for()
+    field = page.locator(".sb-selection-value")
+    assert field.input_value() == ""
+    field.click()
+    page.keyboard.type("probe")  # (the camera's other picture is named atoms)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('[data-key=\"cell/camera/0\"]')?.value === 'probe'"
+    )
+    assert page.locator(f"{LANES} .sb-selection-value.sb-invalid").count() == 0
+    assert "camera: step 1 (load)" in page.locator(".sb-selection-what").inner_text()

@@ -170,7 +170,8 @@ class EditorWidget(anywidget.AnyWidget):
                 self.invalid = {
                     **self.invalid,
                     key: {
-                        "text": text if isinstance(text, str) else str(text),
+                        # a command without a value (Split, Merge) leaves the field empty
+                        "text": "" if text is None else text if isinstance(text, str) else str(text),
                         "message": message,
                         "column": column if isinstance(column, int) else None,
                     },

@@ -308,7 +308,10 @@ function render({ model, el }) {
       if (event.key === "Enter") { event.preventDefault(); event.stopPropagation(); setValue(value.value); }
     });
     const digital = lanes.every((name) => laneOf(name)?.editor === "toggle");
-    const steps = stop - start === 1 ? `step ${start + 1}` : `steps ${start + 1}–${stop}`;
+    // the columns show the steps' names: say them, with the numbers
+    const names = ((model.get("view") || {}).steps || []).map((s) => s.name);
+    const named = stop - start === 1 ? names[start] : `${names[start]} – ${names[stop - 1]}`;
+    const steps = (stop - start === 1 ? `step ${start + 1}` : `steps ${start + 1}–${stop}`) + (named ? ` (${named})` : "");
     return h("div", { className: "sb-selection-bar" },
       h("span", { className: "sb-selection-what" }, `${lanes.join(", ")}: ${steps}`), value,
       h("button", { className: "sb-button sb-range-set", onclick: () => setValue(value.value) }, "Set"),
