@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from shotbook.control import ExperimentManager, SequenceStateChanged
 
 
+INTERRUPTING = "interrupting at the next shot boundary"
+"""The answer to Interrupt, shown until the run ends (then it would be stale)."""
+
+
 class RunCommands:
     """Runs the run control's commands and shows the watched sequence's run in it.
 
@@ -66,7 +70,7 @@ class RunCommands:
                 self._start(manager, command)
             elif action == "interrupt":
                 if manager.interrupt():
-                    answer_command(control, command, True, "interrupting at the next shot boundary")
+                    answer_command(control, command, True, INTERRUPTING)
                 else:
                     answer_command(control, command, False, "nothing is running")
         except Exception as error:
@@ -178,6 +182,7 @@ class RunCommands:
             if not stats.state.is_active():
                 control.rate = 0.0
                 control.eta = -1.0
+                self._drop_stale_status()
 
     def show_state(
         self, event: SequenceStateChanged, seen: int, stats: SequenceStats | None
@@ -193,6 +198,12 @@ class RunCommands:
             if event.state not in ("preparing", "running"):
                 control.rate = 0.0
                 control.eta = -1.0
+                self._drop_stale_status()
+
+    def _drop_stale_status(self) -> None:
+        """The run ended: a message true only while it ran ("interrupting...") goes."""
+        if self._control.status.get("message") == INTERRUPTING:
+            self._control.status = {}
 
     def count_shot(self, index: int) -> None:
         """Shot ``index`` is stored: count it at once (called on the events thread)."""

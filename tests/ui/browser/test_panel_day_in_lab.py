@@ -6,9 +6,15 @@ One page for the module: the tabbed view of an experiment, then one test per def
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+
+from shotbook.extension import Experiment
+from shotbook.registry import Serializer
+from shotbook.session import DuckDBConfig, RunOwner
+from shotbook.types import ParameterNamespace
 
 from .conftest import REPO, JupyterLab, run_first_cell, screenshot
 
@@ -214,8 +220,8 @@ LANES = ".sb-lanes-editor"
 
 def test_split_on_a_camera_lane_leaves_no_none_in_the_range_field(page: Any) -> None:
     """Split refused on a camera lane says why and leaves the range field empty: a picture
-    typed there afterwards is named as typed (not Noneprobe) (issue 18, item 7); the selection bar names the
-    steps as the columns do (item 9)."""
+    typed there afterwards is named as typed, not Noneprobe (issue 18, item 7); the
+    selection bar names the steps as the columns do (item 9)."""
     open_tab(page, "Sequences")
     select_row(page, "/scans/tof")
     open_tab(page, "Edit sequence")
@@ -233,3 +239,92 @@ def test_split_on_a_camera_lane_leaves_no_none_in_the_range_field(page: Any) -> 
     )
     assert page.locator(f"{LANES} .sb-selection-value.sb-invalid").count() == 0
     assert "camera: step 1 (load)" in page.locator(".sb-selection-what").inner_text()
+
+
+@contextmanager
+def store_session(lab: JupyterLab) -> Iterator[Any]:
+    """A session on the notebook's store from this process (as another program would)."""
+    root = lab.root / "day-store"
+    experiment = Experiment(DuckDBConfig(root))
+    experiment.setup_default_extensions()
+    manager = DuckDBConfig(root).create_storage_manager(Serializer(experiment.build_registry()))
+    try:
+        with manager.session() as session:
+            yield session
+    finally:
+        manager.close()
+
+
+def run_to_the_end(lab: JupyterLab, path: str) -> None:
+    """Take ``path`` from draft to finished (no shot), as a run elsewhere would."""
+    with store_session(lab) as session:
+        session.sequences.prepare(path, ParameterNamespace.empty(), {}, RunOwner.current(), 4)
+        with session.sequences.start(path):
+            pass
+        session.sequences.finish(path)
+
+
+def test_a_sequence_that_ran_shows_read_only_at_once(page: Any, jupyter_lab: JupyterLab) -> None:
+    """Its editors go read-only as soon as the run ends, before any edit is refused, with
+    "Reset to draft" / "Duplicate to edit" at hand, and Start says why it is greyed (issue
+    18, item 5)."""
+    with store_session(jupyter_lab) as session:
+        session.sequences.duplicate("/scans/tof", "/scans/done")
+    open_tab(page, "Sequences")
+    page.locator(".shotbook-browser button", has_text="↻").click()
+    select_row(page, "/scans/done")
+    open_tab(page, "Edit sequence")
+    page.locator(f"{LANES} [data-key='step/0']").wait_for()
+    assert not page.locator(f"{LANES} [data-key='step/0']").is_disabled()
+
+    run_to_the_end(jupyter_lab, "/scans/done")
+    page.locator(f"{LANES} .sb-readonly-bar", has_text="finished").wait_for()
+    page.locator(".sb-scan-editor .sb-readonly-bar").wait_for()
+    for editor in (LANES, ".sb-scan-editor"):
+        assert page.locator(f"{editor} .sb-undo").is_disabled()
+        fields = page.locator(f"{editor} input")
+        assert fields.count() > 0
+        enabled = [
+            fields.nth(i).get_attribute("data-key")
+            for i in range(fields.count())
+            if fields.nth(i).is_enabled()
+        ]
+        assert enabled == [], f"{editor}: fields left editable: {enabled}"
+    open_tab(page, "Sequences")
+    page.locator(".shotbook-run-hint", has_text="finished: only a draft runs").wait_for()
+    assert page.locator(".shotbook-start").is_disabled()
+
+    # Duplicate to edit: the copy is a draft, selected and editable
+    open_tab(page, "Edit sequence")
+    page.locator(f"{LANES} .sb-duplicate-draft").click()
+    page.locator(".shotbook-run-path", has_text="/scans/done copy").wait_for(state="attached")
+    page.locator(".shotbook-view b", has_text="/scans/done copy").wait_for()
+    page.wait_for_function(
+        "() => { const f = document.querySelector('.sb-lanes-editor [data-key=\"step/0\"]');"
+        " return f && !f.disabled; }"
+    )
+    assert page.locator(f"{LANES} .sb-readonly-bar").count() == 0
+
+
+def test_the_editors_follow_a_rename(page: Any, jupyter_lab: JupyterLab) -> None:
+    """Rename / move the edited sequence: the editors follow it to its new path, and an
+    edit is saved there (issue 18, item 6: they kept the old path and edits did nothing)."""
+    with store_session(jupyter_lab) as session:
+        session.sequences.duplicate("/scans/tof", "/scans/to-move")
+    open_tab(page, "Sequences")
+    page.locator(".shotbook-browser button", has_text="↻").click()
+    select_row(page, "/scans/to-move")
+    open_tab(page, "Edit sequence")
+    page.locator(".shotbook-view b", has_text="/scans/to-move").wait_for()
+    open_tab(page, "Sequences")
+    page.fill(".shotbook-path-input", "/moved/copy")
+    page.locator(".shotbook-browser button", has_text="Rename / move").click()
+    page.locator(".shotbook-run-path", has_text="/moved/copy").wait_for()
+    open_tab(page, "Edit sequence")
+    page.locator(".shotbook-view b", has_text="/moved/copy").wait_for()
+    field = page.locator(f"{LANES} [data-key='step/0']")
+    field.fill("loading")
+    field.press("Enter")
+    page.locator(f"{LANES} .sb-status", has_text="saved").wait_for()
+    with store_session(jupyter_lab) as session:
+        assert session.sequences.get_time_lanes("/moved/copy").step_names[0] == "loading"

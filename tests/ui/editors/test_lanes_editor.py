@@ -203,7 +203,9 @@ def test_a_range_is_set_merged_and_split(editor: TimeLanesEditor, storage: Any) 
     assert stored(storage, "lanes").lanes["camera"].blocks[0] == (TakePicture("background"), 1)
 
 
-def test_a_refused_split_leaves_the_range_field_empty(editor: TimeLanesEditor, storage: Any) -> None:
+def test_a_refused_split_leaves_the_range_field_empty(
+    editor: TimeLanesEditor, storage: Any
+) -> None:
     """Split has no value: refused on a camera lane, the range field is marked but stays
     empty (it showed ``None``, and a picture typed after it was named ``Noneatoms``)."""
     status = editor.handle({"action": "split_range", "lanes": ["camera"], "start": 0, "stop": 2})

@@ -104,6 +104,7 @@ class EditorWidget(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._listeners: list[Callable[[Any], None]] = []
+        self._request_handler: Callable[[dict[str, Any]], str] | None = None
         self.on_msg(self._custom_message)
 
     def _custom_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -135,6 +136,8 @@ class EditorWidget(anywidget.AnyWidget):
             elif action == "redo":
                 self._require_editable()
                 status["message"] = "redone" if self._document.redo() else "nothing to redo"
+            elif action == "request":  # a whole-sequence command (works when read-only)
+                status["message"] = self._request(command)
             elif action == "reload":
                 self._document.reload()
                 self.invalid = {}
@@ -166,12 +169,13 @@ class EditorWidget(anywidget.AnyWidget):
             key = self._key_of(command)
             if key is not None:
                 text = command.get("value")
+                if text is None:  # a command without a value (Split, Merge): field left empty
+                    text = ""
                 column = getattr(error, "column", None)
                 self.invalid = {
                     **self.invalid,
                     key: {
-                        # a command without a value (Split, Merge) leaves the field empty
-                        "text": "" if text is None else text if isinstance(text, str) else str(text),
+                        "text": text if isinstance(text, str) else str(text),
                         "message": message,
                         "column": column if isinstance(column, int) else None,
                     },
@@ -189,6 +193,20 @@ class EditorWidget(anywidget.AnyWidget):
     def off_change(self, listener: Callable[[Any], None]) -> None:
         """Stop calling ``listener`` (given to :meth:`on_change`); unknown ones are ignored."""
         self._listeners = [known for known in self._listeners if known is not listener]
+
+    def on_request(self, handler: Callable[[dict[str, Any]], str] | None) -> None:
+        """Let ``handler(command)`` answer the ``request`` commands of the front end (its
+        read-only bar's "Reset to draft" / "Duplicate to edit"): it does what the whole
+        sequence needs and returns the message shown; ``None`` refuses them again."""
+        self._request_handler = handler
+
+    def _request(self, command: dict[str, Any]) -> str:
+        if self._request_handler is None:
+            raise EditRejected(
+                f"{command.get('request')!r} is done from the panel (experiment.panel()), "
+                "not from an editor shown alone"
+            )
+        return self._request_handler(command)
 
     def reload(self) -> None:
         """Read the value from the store again (after an outside change)."""

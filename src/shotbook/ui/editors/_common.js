@@ -93,8 +93,36 @@ function toolbar(model, send, ...extra) {
     h("button", { className: "sb-button sb-reload", title: "Reload from the store",
       onclick: () => send({ action: "reload" }) }, "⟳"),
     ...extra,
-    model.get("read_only") ? h("span", { className: "sb-readonly" }, "read-only: " + model.get("read_only_reason")) : null,
   );
+}
+
+// A sequence that is not a draft shows read-only at once: a bar says why, with the ways out
+// at hand, and every field and button but Reload is disabled (see lockReadOnly).
+function readOnlyBar(model, send) {
+  if (!model.get("read_only")) return null;
+  const reset = h("button", { className: "sb-button sb-reset-draft",
+    title: "delete the shots of this sequence and make it a draft again (asks first)" }, "Reset to draft");
+  reset.addEventListener("click", () => {
+    if (reset.dataset.armed) { send({ action: "request", request: "reset" }); return; }
+    reset.dataset.armed = "1";
+    reset.textContent = "Confirm: delete its shots";
+  });
+  return h("div", { className: "sb-readonly-bar" },
+    h("span", { className: "sb-readonly" }, "read-only: " + model.get("read_only_reason")),
+    reset,
+    h("button", { className: "sb-button sb-duplicate-draft",
+      title: "copy this sequence as a new draft beside it and edit the copy",
+      onclick: () => send({ action: "request", request: "duplicate" }) }, "Duplicate to edit"));
+}
+
+function lockReadOnly(root, model) {
+  const locked = !!model.get("read_only");
+  root.classList.toggle("sb-locked", locked);
+  if (!locked) return;
+  for (const node of root.querySelectorAll("input, select, textarea, button")) {
+    if (node.closest(".sb-readonly-bar") || node.classList.contains("sb-reload")) continue;
+    node.disabled = true;
+  }
 }
 
 function problemList(problems, invalid) {

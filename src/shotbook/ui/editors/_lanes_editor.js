@@ -339,17 +339,18 @@ function render({ model, el }) {
     const scroller = h("div", { className: "sb-grid-scroll", tabindex: "0", dataset: { key: "grid", lmSuppressShortcuts: "true" },
       title: "arrows move, shift+arrows extend, Enter edits, Space toggles, Ctrl+Z / Ctrl+Y undo / redo",
       onkeydown: gridKey }, table);
-    return [bar, selectionBar(), scroller,
+    return [readOnlyBar(model, send), bar, selectionBar(), scroller,
       newLaneInvalid ? h("div", { className: "sb-invalid-message" }, newLaneInvalid.message) : null,
       invalidList(model.get("invalid")), problemList(model.get("problems"), model.get("invalid")), statusLine(model)];
   }
 
   function update() {
     rerender(el, build);
+    lockReadOnly(el, model);
     el.dataset.version = model.get("version");
     el.dataset.problems = String((model.get("problems") || []).length);
   }
-  const off = watch(model, ["view", "status", "invalid", "problems", "read_only", "can_undo", "can_redo"], update);
+  const off = watch(model, ["view", "status", "invalid", "problems", "read_only", "read_only_reason", "can_undo", "can_redo"], update);
   // not while this view writes them itself: a re-render inside a mousedown would take out
   // the input pressed, and the focus would go to the notebook instead of the cell's input
   const adopted = () => { if (writing) return; adopt(); update(); };
