@@ -181,36 +181,3 @@ def test_each_panel_module_is_small_and_reaches_into_no_other_object(module: Pat
             assert is_own or public_protocol, (
                 f"{module.name}:{node.lineno} reads {ast.unparse(node)} of another object"
             )
-
-
-def test_the_interrupting_message_goes_when_the_run_ends() -> None:
-    """Issue 18, item 9: "interrupting at the next shot boundary" stayed after the run."""
-    from datetime import UTC, datetime
-
-    from shotbook.session import SequenceStats, State
-    from shotbook.types._paths import PureSequencePath
-    from shotbook.ui._panel_run import RunCommands
-    from shotbook.ui._run_control import RunControl
-
-    class Interruptible(_Manager):
-        def interrupt(self) -> bool:
-            return True
-
-    control = RunControl()
-    connection = ManagerConnection(Interruptible(), lambda event: None)
-    run = RunCommands(None, control, connection, lambda: "/scans/tof")  # type: ignore[arg-type]
-
-    def stats(state: State) -> SequenceStats:
-        now = datetime.now(UTC)
-        return SequenceStats(
-            PureSequencePath("/scans/tof"), state, 3, 8, now, now, None, None, None, None,
-            None, None,
-        )  # fmt: skip
-
-    run.command({"id": 1, "action": "interrupt"})
-    assert control.status["message"] == "interrupting at the next shot boundary"
-    run.show_stats(stats(State.RUNNING), 3)
-    assert control.status["message"] == "interrupting at the next shot boundary"
-    run.show_stats(stats(State.INTERRUPTED), 3)
-    assert control.status == {}
-    control.close()

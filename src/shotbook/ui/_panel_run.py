@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 INTERRUPTING = "interrupting at the next shot boundary"
-"""The answer to Interrupt, shown until the run ends (then it would be stale)."""
+"""The answer to Interrupt, shown until the run ends (marked ``while_running``)."""
 
 
 class RunCommands:
@@ -70,7 +70,16 @@ class RunCommands:
                 self._start(manager, command)
             elif action == "interrupt":
                 if manager.interrupt():
-                    answer_command(control, command, True, INTERRUPTING)
+                    # true only while the run lasts: the front end hides it once it ended
+                    control.set_trait(
+                        "status",
+                        {
+                            "id": command.get("id"),
+                            "ok": True,
+                            "message": INTERRUPTING,
+                            "while_running": True,
+                        },
+                    )
                 else:
                     answer_command(control, command, False, "nothing is running")
         except Exception as error:
@@ -182,7 +191,6 @@ class RunCommands:
             if not stats.state.is_active():
                 control.rate = 0.0
                 control.eta = -1.0
-                self._drop_stale_status()
 
     def show_state(
         self, event: SequenceStateChanged, seen: int, stats: SequenceStats | None
@@ -198,12 +206,6 @@ class RunCommands:
             if event.state not in ("preparing", "running"):
                 control.rate = 0.0
                 control.eta = -1.0
-                self._drop_stale_status()
-
-    def _drop_stale_status(self) -> None:
-        """The run ended: a message true only while it ran ("interrupting...") goes."""
-        if self._control.status.get("message") == INTERRUPTING:
-            self._control.status = {}
 
     def count_shot(self, index: int) -> None:
         """Shot ``index`` is stored: count it at once (called on the events thread)."""

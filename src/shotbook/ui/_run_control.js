@@ -107,7 +107,9 @@ function render({ model, el }) {
     tb.style.display = show ? "block" : "none";
     tb.textContent = model.get("traceback") || (show ? "loading…" : "");
     const s = model.get("status") || {};
-    status.textContent = s.message || "";
+    // "interrupting at the next shot boundary" is stale once the run has ended
+    const stale = s.while_running && st !== "running" && st !== "preparing";
+    status.textContent = stale ? "" : s.message || "";
     status.classList.toggle("shotbook-error", s.ok === false);
     el.dataset.state = st;
     el.dataset.shots = String(shots);

@@ -225,6 +225,13 @@ def test_split_on_a_camera_lane_leaves_no_none_in_the_range_field(page: Any) -> 
     open_tab(page, "Sequences")
     select_row(page, "/scans/tof")
     open_tab(page, "Edit sequence")
+    # fields are as wide as their text: the first step's duration is not cut (item 9)
+    value, scroll, client = page.evaluate(
+        "() => { const f = document.querySelector('.sb-lanes-editor [data-key=\"duration/0\"]');"
+        " return [f.value, f.scrollWidth, f.clientWidth]; }"
+    )
+    assert value == "mot.loading_time"
+    assert scroll <= client, f"{value!r} is cut: {scroll} px of text in {client} px"
     page.locator(f'{LANES} tr[data-lane="camera"] td').first.click(position={"x": 10, "y": 2})
     page.locator(".sb-selection-what", has_text="camera: step 1").wait_for()
     page.click(".sb-range-split")
