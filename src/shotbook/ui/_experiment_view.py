@@ -32,7 +32,7 @@ class ExperimentView:
     """
 
     def __init__(self, experiment: Any, **panel_options: Any) -> None:
-        from .editors import DeviceConfigurationsEditor, GlobalsEditor
+        from .editors import DeviceConfigurationsEditor, GlobalsEditor, link_histories
 
         self.experiment = experiment
         self._blocked_lock = threading.Lock()  # the panel's worker and the kernel both update
@@ -51,6 +51,7 @@ class ExperimentView:
         )
         self.globals_editor = GlobalsEditor.from_experiment(experiment)
         self.devices_editor = DeviceConfigurationsEditor.from_experiment(experiment)
+        link_histories(self.globals_editor, self.devices_editor)
         self.widget = ipywidgets.Tab(
             children=[self.panel.widget, self._editing, self.globals_editor, self.devices_editor]
         )

@@ -335,3 +335,26 @@ def test_the_editors_follow_a_rename(page: Any, jupyter_lab: JupyterLab) -> None
     page.locator(f"{LANES} .sb-status", has_text="saved").wait_for()
     with store_session(jupyter_lab) as session:
         assert session.sequences.get_time_lanes("/moved/copy").step_names[0] == "loading"
+
+
+def test_ctrl_z_undoes_in_every_editor(page: Any) -> None:
+    """Ctrl+Z / Ctrl+Y work outside the lanes grid too (issue 18, item 8), and never reach
+    the notebook."""
+    before = page.evaluate(NOTEBOOK_STATE)
+    open_tab(page, "Globals")
+    key = '.sb-globals-editor [data-key="set_expression/offset"]'
+    field = page.locator(key)
+    original = field.input_value()
+    field.fill("3 * mot.detuning")
+    field.press("Enter")
+    page.locator(".sb-globals-editor .sb-status", has_text="saved").wait_for()
+    page.locator(".sb-globals-editor th", has_text="expression").click()
+    page.keyboard.press("Control+z")
+    page.wait_for_function(
+        "([k, v]) => document.querySelector(k)?.value === v", arg=[key, original]
+    )
+    page.keyboard.press("Control+y")
+    page.wait_for_function(
+        "([k, v]) => document.querySelector(k)?.value === v", arg=[key, "3 * mot.detuning"]
+    )
+    assert page.evaluate(NOTEBOOK_STATE)["cells"] == before["cells"]

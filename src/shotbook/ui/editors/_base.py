@@ -24,7 +24,7 @@ from shotbook.registry import SerializationError
 from shotbook.session import SequenceNotEditableError, StorageError
 from shotbook.types import ExpressionError, IterationError, TimeLaneError
 
-from ._document import DraftConflictError, DraftDocument
+from ._document import DraftConflictError, DraftDocument, EditHistory
 
 logger = logging.getLogger(__name__)
 
@@ -132,10 +132,12 @@ class EditorWidget(anywidget.AnyWidget):
         try:
             if action == "undo":
                 self._require_editable()
-                status["message"] = "undone" if self._document.undo() else "nothing to undo"
+                undone = self._document.history.undo()
+                status["message"] = _undo_message("undone", undone, self._document)
             elif action == "redo":
                 self._require_editable()
-                status["message"] = "redone" if self._document.redo() else "nothing to redo"
+                redone = self._document.history.redo()
+                status["message"] = _undo_message("redone", redone, self._document)
             elif action == "request":  # a whole-sequence command (works when read-only)
                 status["message"] = self._request(command)
             elif action == "reload":
@@ -208,6 +210,11 @@ class EditorWidget(anywidget.AnyWidget):
             )
         return self._request_handler(command)
 
+    def share_history(self, history: EditHistory) -> None:
+        """Undo / Redo of this editor go through ``history``, shared with other editors."""
+        self._document.use_history(history)
+        self._sync()
+
     def reload(self) -> None:
         """Read the value from the store again (after an outside change)."""
         self.handle({"action": "reload"})
@@ -254,8 +261,8 @@ class EditorWidget(anywidget.AnyWidget):
         reason = self._check_editable()
         self.read_only = bool(reason)
         self.read_only_reason = reason
-        self.can_undo = self._document.can_undo and not reason
-        self.can_redo = self._document.can_redo and not reason
+        self.can_undo = self._document.history.can_undo and not reason
+        self.can_redo = self._document.history.can_redo and not reason
         self.version = self._document.version
         self._refresh()
 
@@ -267,6 +274,13 @@ class EditorWidget(anywidget.AnyWidget):
         command = dict(change["new"] or {})
         if command:
             self.handle(command)
+
+
+def _undo_message(done: str, document: DraftDocument[Any] | None, own: DraftDocument[Any]) -> str:
+    """``"undone"``, or what was undone when it is another editor's value (shared history)."""
+    if document is None:
+        return f"nothing to {done[:-2]}"
+    return done if document is own else f"{done}: an edit of {document.what}"
 
 
 def expression_key(*parts: object) -> str:

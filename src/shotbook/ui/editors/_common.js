@@ -79,6 +79,22 @@ function rerender(root, build) {
   }
 }
 
+// Ctrl+Z / Ctrl+Y (Cmd on a Mac; Ctrl+Shift+Z redoes) undo and redo the editor's history
+// from anywhere in it but a text field, where they undo the typing as usual.
+function undoKeys(el, send) {
+  el.tabIndex = -1; // a click anywhere in the editor gives it the keys
+  el.addEventListener("keydown", (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+    const key = event.key.toLowerCase();
+    if (key !== "z" && key !== "y") return;
+    const target = event.target;
+    if (target.matches && target.matches("input[type=text], input:not([type]), textarea")) return;
+    event.preventDefault();
+    event.stopPropagation(); // not JupyterLab's notebook undo
+    send({ action: key === "y" || event.shiftKey ? "redo" : "undo" });
+  });
+}
+
 function statusLine(model) {
   const s = model.get("status") || {};
   return h("div", { className: `sb-status ${s.ok === false ? "sb-error" : ""}` }, s.message || "");
@@ -87,9 +103,10 @@ function statusLine(model) {
 function toolbar(model, send, ...extra) {
   return h("div", { className: "sb-toolbar" },
     h("button", { className: "sb-button sb-undo", disabled: !model.get("can_undo"),
-      title: "Undo", onclick: () => send({ action: "undo" }) }, "↶ Undo"),
+      title: "Undo the newest edit (Ctrl+Z); the history is kept while the kernel runs, lost on a restart",
+      onclick: () => send({ action: "undo" }) }, "↶ Undo"),
     h("button", { className: "sb-button sb-redo", disabled: !model.get("can_redo"),
-      title: "Redo", onclick: () => send({ action: "redo" }) }, "↷ Redo"),
+      title: "Redo (Ctrl+Y)", onclick: () => send({ action: "redo" }) }, "↷ Redo"),
     h("button", { className: "sb-button sb-reload", title: "Reload from the store",
       onclick: () => send({ action: "reload" }) }, "⟳"),
     ...extra,

@@ -3,6 +3,7 @@ function render({ model, el }) {
   el.classList.add("sb-editor", "sb-devices-editor");
   guardKeys(el);
   const send = makeSender(model);
+  undoKeys(el, send);
 
   function fieldInput(device, field) {
     const key = `${device}/${field.name}`;

@@ -7,6 +7,7 @@ function render({ model, el }) {
   el.classList.add("sb-editor", "sb-scan-editor");
   guardKeys(el);
   const send = makeSender(model);
+  undoKeys(el, send);
 
   function problemAt(path) {
     for (const p of model.get("problems") || []) {
