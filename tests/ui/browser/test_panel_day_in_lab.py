@@ -88,10 +88,12 @@ EDITABLE = [
     ("Edit sequence", ".sb-lanes-editor .sb-selection-value", None),
     ("Edit sequence", ".sb-lanes-editor .sb-new-lane-name", None),
     ("Edit sequence", ".sb-lanes-editor .sb-new-lane-kind", None),
+    ("Edit sequence", ".sb-preview .sb-preview-shot", None),
     ("Globals", '.sb-globals-editor [data-key="set_expression/offset"]', None),
     ("Globals", ".sb-globals-editor .sb-new-name >> nth=0", None),
     ("Devices", ".sb-devices-editor .sb-new-device-name", None),
     ("Devices", ".sb-devices-editor .sb-field >> nth=0", None),
+    ("Devices", '.sb-devices-editor [data-key="digital/channel/0/output"]', None),
 ]
 
 
