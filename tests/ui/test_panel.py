@@ -151,6 +151,21 @@ def test_run_to_the_end_shows_progress_image_and_plot(panel: ExperimentPanel, ma
     assert mean[0] > mean[-1]
 
 
+def test_a_deleted_runs_picture_does_not_stay_up(panel: ExperimentPanel, manager: Any) -> None:
+    """Issue 18, item 9: the picture of a run whose sequence was deleted stayed shown."""
+    ask(panel, "select", path="/scans/tof")
+    assert run(panel, "start")["ok"]
+    finish(panel, manager)
+    assert panel.image.shape == [512, 512]
+    ask(panel, "delete", path="/scans/tof")
+    assert ask(panel, "confirm", token=panel.browser.confirm["token"])["ok"]
+    assert panel.flush()
+    assert panel.image.shape == [0, 0]
+    assert panel.image.image == b""
+    assert panel.image.last_image is None  # nor in the saved notebook's snapshot
+    assert panel.image.label == "no sequence selected"
+
+
 def test_interrupt_stops_a_slow_scan(lab: Lab, tmp_path: Any) -> None:
     from .lab import make_store
 

@@ -62,6 +62,7 @@ function button(text, title, onClick) {
 
 function render({ model, el }) {
   el.classList.add("shotbook-browser");
+  guardKeys(el);
   let nextId = Date.now() * 1000;
   const send = (action, extra = {}) => {
     model.send({ type: "command", command: { id: ++nextId, action, ...extra } });

@@ -13,6 +13,7 @@ import traitlets
 from shotbook.session import SequenceStats
 
 from ._commands import command_of_message, dispatch_command
+from ._front_end import front_end_module
 
 _HERE = pathlib.Path(__file__).parent
 
@@ -95,7 +96,7 @@ class SequenceBrowser(anywidget.AnyWidget):
     'new_folder'
     """
 
-    _esm = _HERE / "_browser.js"
+    _esm = front_end_module(_HERE / "_browser.js")
     _css = _HERE / "_panel.css"
 
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)

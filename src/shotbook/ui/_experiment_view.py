@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any
@@ -31,7 +32,7 @@ class ExperimentView:
     """
 
     def __init__(self, experiment: Any, **panel_options: Any) -> None:
-        from .editors import DeviceConfigurationsEditor, GlobalsEditor
+        from .editors import DeviceConfigurationsEditor, GlobalsEditor, link_histories
 
         self.experiment = experiment
         self._blocked_lock = threading.Lock()  # the panel's worker and the kernel both update
@@ -50,6 +51,7 @@ class ExperimentView:
         )
         self.globals_editor = GlobalsEditor.from_experiment(experiment)
         self.devices_editor = DeviceConfigurationsEditor.from_experiment(experiment)
+        link_histories(self.globals_editor, self.devices_editor)
         self.widget = ipywidgets.Tab(
             children=[self.panel.widget, self._editing, self.globals_editor, self.devices_editor]
         )
@@ -57,6 +59,7 @@ class ExperimentView:
         self.widget.add_class("shotbook-view")
         self.panel.browser.observe(self._selected, names="selected")
         self.panel.run_control.observe(self._update_start_blocked, names="path")
+        self.panel.run_control.observe(self._state_changed, names="state")
         if self.panel.browser.selected:
             self.edit(self.panel.browser.selected)
 
@@ -78,6 +81,8 @@ class ExperimentView:
             previous.unlink()
         editors.on_change(self._update_start_blocked)
         editors.preview.observe(self._update_start_blocked, names="error")
+        for editor in (editors.scan, editors.lanes):
+            editor.on_request(functools.partial(self._sequence_request, editors.path))
         self._editing.children = [
             ipywidgets.HTML(f"<b>{path}</b>"),
             editors.scan,
@@ -102,8 +107,41 @@ class ExperimentView:
                 shown.append(f"… and {len(lines) - len(shown)} more (see the Edit sequence tab)")
             self.panel.run_control.start_blocked = "\n".join(shown)
 
+    def _state_changed(self, change: dict[str, Any]) -> None:
+        """The watched sequence changed state (it ran, ended, was reset): its editors show
+        read-only (or editable again) at once, not at the first refused edit."""
+        editors = self.editors
+        if editors is None or editors.path != self.panel.run_control.path:
+            return
+        try:
+            editors.scan.resync()
+            editors.lanes.resync()
+        except Exception:  # the panel must stay usable (e.g. the sequence was just deleted)
+            _log.exception("cannot refresh the editors of %s", editors.path)
+
+    def _sequence_request(self, path: str, command: dict[str, Any]) -> str:
+        """The editors' read-only bar: reset the sequence at ``path`` to draft, or duplicate
+        it as a new draft beside it and edit the copy. Returns the message the editor shows."""
+        request = command.get("request")
+        with self.experiment.storage_session() as session:
+            if request == "reset":
+                session.sequences.reset_to_draft(path)
+                done = f"{path} reset to draft"
+            elif request == "duplicate":
+                copy = _free_copy_path(session, path)
+                session.sequences.duplicate(path, copy)
+                done = f"duplicated {path} as {copy}"
+            else:
+                raise ValueError(f"unknown request {request!r} (reset or duplicate)")
+        self.panel.refresh()
+        if request == "duplicate":
+            self.panel.select(copy)
+        return done
+
     def _selected(self, change: dict[str, Any]) -> None:
         path = change["new"]
+        if not path:
+            self._forget_vanished()
         if path:
             try:
                 self.edit(path)
@@ -111,6 +149,25 @@ class ExperimentView:
                 _log.exception("cannot open the editors of %s", path)
                 self._editing.children = [ipywidgets.HTML(f"<b>cannot edit {path}</b>: {error}")]
                 self._update_start_blocked()
+
+    def _forget_vanished(self) -> None:
+        """The selection was cleared: if the edited sequence is gone (moved or deleted
+        elsewhere), say so instead of leaving editors whose edits cannot be saved."""
+        editors = self.editors
+        if editors is None:
+            return
+        with self.experiment.storage_session() as session:
+            if session.paths.exists(editors.path):
+                return
+        editors.unlink()
+        self.editors = None
+        self._editing.children = [
+            ipywidgets.HTML(
+                f"<b>{editors.path}</b> was moved or deleted: select it again in the "
+                "Sequences tab to edit it"
+            )
+        ]
+        self._update_start_blocked()
 
     def close(self) -> None:
         """Stop the panel's threads; the editors stop listening to each other."""
@@ -120,6 +177,15 @@ class ExperimentView:
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
         return display_bundle(self.widget, self.panel.static_html(), repr(self.panel), **kwargs)
+
+
+def _free_copy_path(session: Any, path: str) -> str:
+    """``path`` with `` copy`` (then `` copy 2``, ...) added: the first that does not exist."""
+    for number in range(1, 1000):
+        candidate = f"{path} copy" if number == 1 else f"{path} copy {number}"
+        if not session.paths.exists(candidate):
+            return candidate
+    raise ValueError(f"no free name for a copy of {path}")
 
 
 def _runs_remotely(experiment: Any) -> bool:

@@ -38,6 +38,7 @@ function render({ model, el }) {
     const data = typedView(model.get("image"), model.get("dtype"));
     if (!data || !h || !w || data.length < h * w) {
       caption.textContent = model.get("label") || "no image yet";
+      ctx.clearRect(0, 0, canvas.width, canvas.height); // no picture of shots now gone
       return;
     }
     const lutView = model.get("lut");

@@ -70,7 +70,7 @@ class LiveImage(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self.lut = colormap_table(self.colormap)
         self._lock = threading.Lock()
-        self._throttle: LatestOnly[tuple[np.ndarray, str]] = LatestOnly(self._push, max_rate)
+        self._throttle: LatestOnly[tuple[np.ndarray | None, str]] = LatestOnly(self._push, max_rate)
         self.last_image: np.ndarray | None = None
         """The newest image given to :meth:`show` (sent or about to be)."""
         self.last_label = ""
@@ -107,8 +107,22 @@ class LiveImage(anywidget.AnyWidget):
             self.last_label = label
         self._throttle.submit((array, label))
 
-    def _push(self, item: tuple[np.ndarray, str]) -> None:
+    def clear(self, label: str = "") -> None:
+        """Show no image (its shots were deleted), with ``label`` as the caption."""
+        with self._lock:
+            self.last_image = None
+            self.last_label = label
+        self._throttle.submit((None, label))
+
+    def _push(self, item: tuple[np.ndarray | None, str]) -> None:
         array, label = item
+        if array is None:
+            with self._lock, self.hold_sync():
+                self.image = b""
+                self.shape = [0, 0]
+                self.label = label
+                self.frame = self.frame + 1
+            return
         data, dtype, shape = image_payload(array)
         levels = auto_levels(array) if self.auto_levels else None
         with self._lock, self.hold_sync():

@@ -267,7 +267,7 @@ class ExperimentPanel:
         if stats is not None and stats.number_of_shots > 0:
             self._live.catch_up(stats)
         else:
-            self._live.clear_plot()
+            self._live.clear()  # no picture of shots deleted (or of another sequence)
 
 
 __all__ = ["ExperimentPanel", "ManagerSource", "widget_front_end_expected"]

@@ -113,6 +113,14 @@ class LiveViews:
         """Show no points."""
         self.plot.set_points([], [])
 
+    def clear(self) -> None:
+        """Show no points and no image: the watched sequence has no shots (not yet, or
+        they were deleted), and a picture of another sequence's shots must not stay up."""
+        self.clear_plot()
+        if self.image.last_image is not None:
+            path = self._watched.path
+            self.image.clear(f"no shot of {path} yet" if path else "no sequence selected")
+
     def catch_up(self, stats: SequenceStats) -> None:
         """Read the scalars of every shot not seen yet (one scan) and the newest shot."""
         watched = self._watched

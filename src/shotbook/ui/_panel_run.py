@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from shotbook.control import ExperimentManager, SequenceStateChanged
 
 
+INTERRUPTING = "interrupting at the next shot boundary"
+"""The answer to Interrupt, shown until the run ends (marked ``while_running``)."""
+
+
 class RunCommands:
     """Runs the run control's commands and shows the watched sequence's run in it.
 
@@ -66,7 +70,16 @@ class RunCommands:
                 self._start(manager, command)
             elif action == "interrupt":
                 if manager.interrupt():
-                    answer_command(control, command, True, "interrupting at the next shot boundary")
+                    # true only while the run lasts: the front end hides it once it ended
+                    control.set_trait(
+                        "status",
+                        {
+                            "id": command.get("id"),
+                            "ok": True,
+                            "message": INTERRUPTING,
+                            "while_running": True,
+                        },
+                    )
                 else:
                     answer_command(control, command, False, "nothing is running")
         except Exception as error:

@@ -210,10 +210,13 @@ class TreeCommands:
         target = PureSequencePath(path.rstrip("/") or "/")
         if action in ("delete", "reset"):
             return self._ask(action, target)
+        watched = self._host.watched()  # before the refresh, which drops a path gone
         done = self._edit(action, target, command)
         self._host.refresh()
-        if action == "rename" and self._host.watched() == str(target):
-            self._host.select(str(PureSequencePath(str(command.get("destination")).rstrip("/"))))
+        if action == "rename":
+            followed = _moved(watched, str(target), str(command.get("destination")))
+            if followed:  # the watched sequence (or its folder) moved: follow it
+                self._host.select(followed)
         return done
 
     def _edit(self, action: str, target: PureSequencePath, command: Mapping[str, Any]) -> str:
@@ -285,6 +288,18 @@ class TreeCommands:
         if watched == path or watched.startswith(f"{path}/"):
             self._host.select(path if pending["action"] == "reset" else "")
         return done
+
+
+def _moved(watched: str, source: str, destination: str) -> str | None:
+    """Where ``watched`` is after ``source`` moved to ``destination`` (``None``: not moved).
+
+    >>> _moved("/scans/tof", "/scans", "/old")
+    '/old/tof'
+    """
+    if not watched or not (watched == source or watched.startswith(source.rstrip("/") + "/")):
+        return None
+    new = str(PureSequencePath(destination.strip().rstrip("/")))
+    return new + watched[len(source.rstrip("/")) :]
 
 
 __all__ = ["Listing", "StoreListing", "TreeCallbacks", "TreeCommands"]

@@ -12,6 +12,7 @@ function trace(kind, value) {
 
 function render({ model, el }) {
   el.classList.add("shotbook-run");
+  guardKeys(el);
   let nextId = Date.now() * 1000;
   const send = (action) => {
     model.send({ type: "command", command: { id: ++nextId, action, path: model.get("path") } });
@@ -32,8 +33,9 @@ function render({ model, el }) {
   state.className = "shotbook-state";
   const blocked = document.createElement("span");
   blocked.className = "shotbook-start-blocked";
-  blocked.style.cssText = "color:#b00020;font-size:12px;white-space:pre-wrap;max-width:60em;vertical-align:top;margin:0 6px";
-  top.append(start, blocked, stop, name, state);
+  const hint = document.createElement("span");
+  hint.className = "shotbook-run-hint";
+  top.append(start, blocked, hint, stop, name, state);
 
   const bar = document.createElement("div");
   bar.className = "shotbook-progress";
@@ -77,7 +79,12 @@ function render({ model, el }) {
     rate.textContent = (st === "running" && r > 0) ? ` · ${r.toFixed(1)} shots/s · ${fmtEta(model.get("eta"))}` : "";
     const why = model.get("start_blocked") || "";
     start.disabled = !model.get("can_start") || why !== "";
-    start.title = why ? `not startable: ${why}` : "";
+    // a sequence that ran is read-only: say so beside the greyed Start, with the way out
+    const ended = ["finished", "interrupted", "crashed"].includes(st) && !why;
+    const again = ended ? `${st}: only a draft runs; Reset to draft or Duplicate it (the buttons above, or the Edit sequence tab) to run it again` : "";
+    hint.textContent = again;
+    hint.style.display = again ? "inline" : "none";
+    start.title = why ? `not startable: ${why}` : again;
     blocked.textContent = why;
     blocked.style.display = why ? "inline-block" : "none";
     stop.disabled = !running;
@@ -100,7 +107,9 @@ function render({ model, el }) {
     tb.style.display = show ? "block" : "none";
     tb.textContent = model.get("traceback") || (show ? "loading…" : "");
     const s = model.get("status") || {};
-    status.textContent = s.message || "";
+    // "interrupting at the next shot boundary" is stale once the run has ended
+    const stale = s.while_running && st !== "running" && st !== "preparing";
+    status.textContent = stale ? "" : s.message || "";
     status.classList.toggle("shotbook-error", s.ok === false);
     el.dataset.state = st;
     el.dataset.shots = String(shots);

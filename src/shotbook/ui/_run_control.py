@@ -10,6 +10,7 @@ import anywidget
 import traitlets
 
 from ._commands import command_of_message, dispatch_command
+from ._front_end import front_end_module
 
 _HERE = pathlib.Path(__file__).parent
 
@@ -43,7 +44,7 @@ class RunControl(anywidget.AnyWidget):
     '3 / 10 shots'
     """
 
-    _esm = _HERE / "_run_control.js"
+    _esm = front_end_module(_HERE / "_run_control.js")
     _css = _HERE / "_panel.css"
 
     path = traitlets.Unicode("").tag(sync=True)

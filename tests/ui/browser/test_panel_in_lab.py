@@ -99,6 +99,8 @@ def test_launch_watch_and_interrupt(jupyter_lab: JupyterLab, browser_context: An
             "() => document.querySelector('.shotbook-run')?.dataset.state === 'interrupted'",
             timeout=60_000,
         )
+        # the answer to Interrupt is not left behind once the run ended (issue 18, item 9)
+        assert "interrupting" not in page.locator(".shotbook-run .shotbook-status").inner_text()
         text = progress.inner_text()
         shots, expected = (int(part) for part in text.replace(" shots", "").split(" / "))
         assert expected == 400, text

@@ -203,6 +203,22 @@ def test_a_range_is_set_merged_and_split(editor: TimeLanesEditor, storage: Any) 
     assert stored(storage, "lanes").lanes["camera"].blocks[0] == (TakePicture("background"), 1)
 
 
+def test_a_refused_split_leaves_the_range_field_empty(
+    editor: TimeLanesEditor, storage: Any
+) -> None:
+    """Split has no value: refused on a camera lane, the range field is marked but stays
+    empty (it showed ``None``, and a picture typed after it was named ``Noneatoms``)."""
+    status = editor.handle({"action": "split_range", "lanes": ["camera"], "start": 0, "stop": 2})
+    assert not status["ok"]
+    assert "split does not apply to 'camera'" in status["message"]
+    assert editor.invalid["range"]["text"] == ""
+    editor.handle(
+        {"action": "set_range", "lanes": ["camera"], "start": 0, "stop": 1, "value": "probe"}
+    )
+    assert stored(storage, "lanes").lanes["camera"].blocks[0] == (TakePicture("probe"), 1)
+    assert "range" not in editor.invalid
+
+
 def test_undo_and_redo_write_the_previous_states(editor: TimeLanesEditor, storage: Any) -> None:
     original = stored(storage, "lanes")
     editor.handle({"action": "toggle", "lane": "mot light", "step": 2})

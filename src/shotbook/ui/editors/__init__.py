@@ -12,11 +12,11 @@ itself, conflict-checked: an edit made on a stale view is refused and the view r
 
 from ._base import EditorWidget, EditRejected
 from ._devices_editor import DeviceConfigurationsEditor
-from ._document import DraftConflictError, DraftDocument, version_of
+from ._document import DraftConflictError, DraftDocument, EditHistory, version_of
 from ._globals_editor import GlobalsEditor
 from ._graph_text import GraphSyntaxError, format_node, parse_node
 from ._lanes_editor import TimeLanesEditor
-from ._linked import SequenceEditors
+from ._linked import SequenceEditors, link_histories
 from ._preview import TimelinePreview
 from ._scan_editor import ScanEditor
 
@@ -24,6 +24,7 @@ __all__ = [
     "DeviceConfigurationsEditor",
     "DraftConflictError",
     "DraftDocument",
+    "EditHistory",
     "EditRejected",
     "EditorWidget",
     "GlobalsEditor",
@@ -33,6 +34,7 @@ __all__ = [
     "TimeLanesEditor",
     "TimelinePreview",
     "format_node",
+    "link_histories",
     "parse_node",
     "version_of",
 ]

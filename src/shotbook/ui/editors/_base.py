@@ -24,7 +24,7 @@ from shotbook.registry import SerializationError
 from shotbook.session import SequenceNotEditableError, StorageError
 from shotbook.types import ExpressionError, IterationError, TimeLaneError
 
-from ._document import DraftConflictError, DraftDocument
+from ._document import DraftConflictError, DraftDocument, EditHistory
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +32,10 @@ _HERE = pathlib.Path(__file__).parent
 
 
 def esm_source(name: str) -> str:
-    """The front-end module ``name`` of this folder, preceded by the editors' shared helpers."""
-    common = (_HERE / "_common.js").read_text(encoding="utf-8")
-    return common + "\n" + (_HERE / name).read_text(encoding="utf-8")
+    """The front-end module ``name`` of this folder, preceded by the panel's key guard
+    (``guardKeys``, in ``ui/_keys.js``) and the editors' shared helpers."""
+    parts = (_HERE.parent / "_keys.js", _HERE / "_common.js", _HERE / name)
+    return "\n".join(part.read_text(encoding="utf-8") for part in parts)
 
 
 class EditRejected(ValueError):
@@ -103,6 +104,7 @@ class EditorWidget(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._listeners: list[Callable[[Any], None]] = []
+        self._request_handler: Callable[[dict[str, Any]], str] | None = None
         self.on_msg(self._custom_message)
 
     def _custom_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -130,10 +132,14 @@ class EditorWidget(anywidget.AnyWidget):
         try:
             if action == "undo":
                 self._require_editable()
-                status["message"] = "undone" if self._document.undo() else "nothing to undo"
+                undone = self._document.history.undo()
+                status["message"] = _undo_message("undone", undone, self._document)
             elif action == "redo":
                 self._require_editable()
-                status["message"] = "redone" if self._document.redo() else "nothing to redo"
+                redone = self._document.history.redo()
+                status["message"] = _undo_message("redone", redone, self._document)
+            elif action == "request":  # a whole-sequence command (works when read-only)
+                status["message"] = self._request(command)
             elif action == "reload":
                 self._document.reload()
                 self.invalid = {}
@@ -165,6 +171,8 @@ class EditorWidget(anywidget.AnyWidget):
             key = self._key_of(command)
             if key is not None:
                 text = command.get("value")
+                if text is None:  # a command without a value (Split, Merge): field left empty
+                    text = ""
                 column = getattr(error, "column", None)
                 self.invalid = {
                     **self.invalid,
@@ -187,6 +195,25 @@ class EditorWidget(anywidget.AnyWidget):
     def off_change(self, listener: Callable[[Any], None]) -> None:
         """Stop calling ``listener`` (given to :meth:`on_change`); unknown ones are ignored."""
         self._listeners = [known for known in self._listeners if known is not listener]
+
+    def on_request(self, handler: Callable[[dict[str, Any]], str] | None) -> None:
+        """Let ``handler(command)`` answer the ``request`` commands of the front end (its
+        read-only bar's "Reset to draft" / "Duplicate to edit"): it does what the whole
+        sequence needs and returns the message shown; ``None`` refuses them again."""
+        self._request_handler = handler
+
+    def _request(self, command: dict[str, Any]) -> str:
+        if self._request_handler is None:
+            raise EditRejected(
+                f"{command.get('request')!r} is done from the panel (experiment.panel()), "
+                "not from an editor shown alone"
+            )
+        return self._request_handler(command)
+
+    def share_history(self, history: EditHistory) -> None:
+        """Undo / Redo of this editor go through ``history``, shared with other editors."""
+        self._document.use_history(history)
+        self._sync()
 
     def reload(self) -> None:
         """Read the value from the store again (after an outside change)."""
@@ -234,8 +261,8 @@ class EditorWidget(anywidget.AnyWidget):
         reason = self._check_editable()
         self.read_only = bool(reason)
         self.read_only_reason = reason
-        self.can_undo = self._document.can_undo and not reason
-        self.can_redo = self._document.can_redo and not reason
+        self.can_undo = self._document.history.can_undo and not reason
+        self.can_redo = self._document.history.can_redo and not reason
         self.version = self._document.version
         self._refresh()
 
@@ -247,6 +274,13 @@ class EditorWidget(anywidget.AnyWidget):
         command = dict(change["new"] or {})
         if command:
             self.handle(command)
+
+
+def _undo_message(done: str, document: DraftDocument[Any] | None, own: DraftDocument[Any]) -> str:
+    """``"undone"``, or what was undone when it is another editor's value (shared history)."""
+    if document is None:
+        return f"nothing to {done[:-2]}"
+    return done if document is own else f"{done}: an edit of {document.what}"
 
 
 def expression_key(*parts: object) -> str:

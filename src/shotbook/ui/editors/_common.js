@@ -79,6 +79,22 @@ function rerender(root, build) {
   }
 }
 
+// Ctrl+Z / Ctrl+Y (Cmd on a Mac; Ctrl+Shift+Z redoes) undo and redo the editor's history
+// from anywhere in it but a text field, where they undo the typing as usual.
+function undoKeys(el, send) {
+  el.tabIndex = -1; // a click anywhere in the editor gives it the keys
+  el.addEventListener("keydown", (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+    const key = event.key.toLowerCase();
+    if (key !== "z" && key !== "y") return;
+    const target = event.target;
+    if (target.matches && target.matches("input[type=text], input:not([type]), textarea")) return;
+    event.preventDefault();
+    event.stopPropagation(); // not JupyterLab's notebook undo
+    send({ action: key === "y" || event.shiftKey ? "redo" : "undo" });
+  });
+}
+
 function statusLine(model) {
   const s = model.get("status") || {};
   return h("div", { className: `sb-status ${s.ok === false ? "sb-error" : ""}` }, s.message || "");
@@ -87,14 +103,43 @@ function statusLine(model) {
 function toolbar(model, send, ...extra) {
   return h("div", { className: "sb-toolbar" },
     h("button", { className: "sb-button sb-undo", disabled: !model.get("can_undo"),
-      title: "Undo", onclick: () => send({ action: "undo" }) }, "↶ Undo"),
+      title: "Undo the newest edit (Ctrl+Z); the history is kept while the kernel runs, lost on a restart",
+      onclick: () => send({ action: "undo" }) }, "↶ Undo"),
     h("button", { className: "sb-button sb-redo", disabled: !model.get("can_redo"),
-      title: "Redo", onclick: () => send({ action: "redo" }) }, "↷ Redo"),
+      title: "Redo (Ctrl+Y)", onclick: () => send({ action: "redo" }) }, "↷ Redo"),
     h("button", { className: "sb-button sb-reload", title: "Reload from the store",
       onclick: () => send({ action: "reload" }) }, "⟳"),
     ...extra,
-    model.get("read_only") ? h("span", { className: "sb-readonly" }, "read-only: " + model.get("read_only_reason")) : null,
   );
+}
+
+// A sequence that is not a draft shows read-only at once: a bar says why, with the ways out
+// at hand, and every field and button but Reload is disabled (see lockReadOnly).
+function readOnlyBar(model, send) {
+  if (!model.get("read_only")) return null;
+  const reset = h("button", { className: "sb-button sb-reset-draft",
+    title: "delete the shots of this sequence and make it a draft again (asks first)" }, "Reset to draft");
+  reset.addEventListener("click", () => {
+    if (reset.dataset.armed) { send({ action: "request", request: "reset" }); return; }
+    reset.dataset.armed = "1";
+    reset.textContent = "Confirm: delete its shots";
+  });
+  return h("div", { className: "sb-readonly-bar" },
+    h("span", { className: "sb-readonly" }, "read-only: " + model.get("read_only_reason")),
+    reset,
+    h("button", { className: "sb-button sb-duplicate-draft",
+      title: "copy this sequence as a new draft beside it and edit the copy",
+      onclick: () => send({ action: "request", request: "duplicate" }) }, "Duplicate to edit"));
+}
+
+function lockReadOnly(root, model) {
+  const locked = !!model.get("read_only");
+  root.classList.toggle("sb-locked", locked);
+  if (!locked) return;
+  for (const node of root.querySelectorAll("input, select, textarea, button")) {
+    if (node.closest(".sb-readonly-bar") || node.classList.contains("sb-reload")) continue;
+    node.disabled = true;
+  }
 }
 
 function problemList(problems, invalid) {

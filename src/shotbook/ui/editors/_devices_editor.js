@@ -1,7 +1,9 @@
 // Device configurations editor: one form per device, generated from its dataclass fields.
 function render({ model, el }) {
   el.classList.add("sb-editor", "sb-devices-editor");
+  guardKeys(el);
   const send = makeSender(model);
+  undoKeys(el, send);
 
   function fieldInput(device, field) {
     const key = `${device}/${field.name}`;

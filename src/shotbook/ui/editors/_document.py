@@ -39,6 +39,63 @@ def version_of(value: object) -> str:
     return hashlib.sha1(repr(value).encode(), usedforsecurity=False).hexdigest()[:12]
 
 
+class EditHistory:
+    """One undo history over several documents: the edits of one sequence (its scan and its
+    lanes), or of the globals and the devices, undone and redone in the order they were made,
+    whichever editor's Undo is pressed. It lives in the kernel's memory (lost on a restart).
+
+    >>> history = EditHistory()                       # doctest: +SKIP
+    >>> scan.use_history(history); lanes.use_history(history)   # doctest: +SKIP
+    """
+
+    def __init__(self) -> None:
+        self._done: list[DraftDocument[Any]] = []
+        self._undone: list[DraftDocument[Any]] = []
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether an edit can be undone."""
+        return bool(self._done)
+
+    @property
+    def can_redo(self) -> bool:
+        """Whether an undone edit can be made again."""
+        return bool(self._undone)
+
+    def record(self, document: DraftDocument[Any]) -> None:
+        """``document`` saved a new state (it can be undone; nothing undone can be redone)."""
+        self._done.append(document)
+        del self._done[:-MAX_HISTORY]
+        self._undone.clear()
+
+    def forget(self, document: DraftDocument[Any]) -> None:
+        """``document`` reloaded: its edits can no longer be undone from here."""
+        self._done = [known for known in self._done if known is not document]
+        self._undone = [known for known in self._undone if known is not document]
+
+    def undo(self) -> DraftDocument[Any] | None:
+        """Undo the newest edit (saved in the store); return its document, ``None`` if none."""
+        while self._done:
+            document = self._done[-1]
+            if document.undo():  # raises (and changes nothing here) when it cannot be saved
+                self._done.pop()
+                self._undone.append(document)
+                return document
+            self._done.pop()  # older than what the document keeps
+        return None
+
+    def redo(self) -> DraftDocument[Any] | None:
+        """Make the newest undone edit again; return its document, ``None`` if none."""
+        while self._undone:
+            document = self._undone[-1]
+            if document.redo():
+                self._undone.pop()
+                self._done.append(document)
+                return document
+            self._undone.pop()
+        return None
+
+
 class DraftDocument(Generic[T]):
     """A value of the store being edited, with its undo/redo stack.
 
@@ -56,7 +113,14 @@ class DraftDocument(Generic[T]):
         self.what = what
         self._states: list[T] = []
         self._index = -1
+        self.history = EditHistory()
+        """The undo history this document's edits go in (its own, or one it shares)."""
         self.reload()
+
+    def use_history(self, history: EditHistory) -> None:
+        """Record this document's next edits in ``history`` (shared with other documents)."""
+        self.history.forget(self)
+        self.history = history
 
     # --- reading ---
     @property
@@ -85,6 +149,7 @@ class DraftDocument(Generic[T]):
             value = self._read(session)
         self._states = [value]
         self._index = 0
+        self.history.forget(self)
         return value
 
     # --- writing ---
@@ -119,6 +184,7 @@ class DraftDocument(Generic[T]):
         if len(self._states) > MAX_HISTORY:
             del self._states[0]
         self._index = len(self._states) - 1
+        self.history.record(self)
         return True
 
     def undo(self) -> bool:
@@ -138,4 +204,4 @@ class DraftDocument(Generic[T]):
         return True
 
 
-__all__ = ["MAX_HISTORY", "DraftConflictError", "DraftDocument", "version_of"]
+__all__ = ["MAX_HISTORY", "DraftConflictError", "DraftDocument", "EditHistory", "version_of"]

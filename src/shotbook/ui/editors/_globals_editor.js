@@ -1,7 +1,9 @@
 // Globals editor: namespaces and parameters as rows (name = expression → value).
 function render({ model, el }) {
   el.classList.add("sb-editor", "sb-globals-editor");
+  guardKeys(el);
   const send = makeSender(model);
+  undoKeys(el, send);
 
   function adder(parent) {
     const name = h("input", { type: "text", className: "sb-input sb-new-name", placeholder: "name", dataset: { key: `new/${parent.join(".")}` } });

@@ -11,6 +11,7 @@ async function cellModule(model, kind) {
 
 function render({ model, el }) {
   el.classList.add("sb-editor", "sb-lanes-editor");
+  guardKeys(el);
   const send = makeSender(model);
   // Selection: a rectangle of lanes × steps between `anchor` and `cursor` (each {lane, step},
   // the lane by name). The cursor is the current cell of keyboard navigation. Both are kept
@@ -307,7 +308,10 @@ function render({ model, el }) {
       if (event.key === "Enter") { event.preventDefault(); event.stopPropagation(); setValue(value.value); }
     });
     const digital = lanes.every((name) => laneOf(name)?.editor === "toggle");
-    const steps = stop - start === 1 ? `step ${start + 1}` : `steps ${start + 1}–${stop}`;
+    // the columns show the steps' names: say them, with the numbers
+    const names = ((model.get("view") || {}).steps || []).map((s) => s.name);
+    const named = stop - start === 1 ? names[start] : `${names[start]} – ${names[stop - 1]}`;
+    const steps = (stop - start === 1 ? `step ${start + 1}` : `steps ${start + 1}–${stop}`) + (named ? ` (${named})` : "");
     return h("div", { className: "sb-selection-bar" },
       h("span", { className: "sb-selection-what" }, `${lanes.join(", ")}: ${steps}`), value,
       h("button", { className: "sb-button sb-range-set", onclick: () => setValue(value.value) }, "Set"),
@@ -335,18 +339,21 @@ function render({ model, el }) {
     const scroller = h("div", { className: "sb-grid-scroll", tabindex: "0", dataset: { key: "grid", lmSuppressShortcuts: "true" },
       title: "arrows move, shift+arrows extend, Enter edits, Space toggles, Ctrl+Z / Ctrl+Y undo / redo",
       onkeydown: gridKey }, table);
-    return [bar, selectionBar(), scroller,
+    return [readOnlyBar(model, send), bar, selectionBar(), scroller,
       newLaneInvalid ? h("div", { className: "sb-invalid-message" }, newLaneInvalid.message) : null,
       invalidList(model.get("invalid")), problemList(model.get("problems"), model.get("invalid")), statusLine(model)];
   }
 
   function update() {
     rerender(el, build);
+    lockReadOnly(el, model);
     el.dataset.version = model.get("version");
     el.dataset.problems = String((model.get("problems") || []).length);
   }
-  const off = watch(model, ["view", "status", "invalid", "problems", "read_only", "can_undo", "can_redo"], update);
-  const adopted = () => { adopt(); update(); };
+  const off = watch(model, ["view", "status", "invalid", "problems", "read_only", "read_only_reason", "can_undo", "can_redo"], update);
+  // not while this view writes them itself: a re-render inside a mousedown would take out
+  // the input pressed, and the focus would go to the notebook instead of the cell's input
+  const adopted = () => { if (writing) return; adopt(); update(); };
   model.on("change:selection", adopted);
   model.on("change:cursor", adopted);
   adopt();

@@ -9,6 +9,7 @@ from typing import Any
 from shotbook.types import PureSequencePath
 
 from ._devices_editor import DeviceConfigurationsEditor
+from ._document import EditHistory
 from ._globals_editor import GlobalsEditor
 from ._lanes_editor import TimeLanesEditor
 from ._preview import TimelinePreview
@@ -89,6 +90,9 @@ class SequenceEditors:
         self._listener = changed
         for editor in (self.scan, self.lanes, self.globals, self.devices):
             editor.on_change(changed)
+        history = EditHistory()  # one undo history for the sequence: scan and lanes
+        self.scan.share_history(history)
+        self.lanes.share_history(history)
 
     def unlink(self) -> None:
         """Stop listening to the editors (shared globals and devices editors outlive these)."""
@@ -152,6 +156,23 @@ _PREVIEW_NOT_BLOCKING = ("the scan has no shot", "the scan cannot run")
 scan's own problems (already listed)."""
 
 
+def link_histories(*editors: Any) -> EditHistory:
+    """One undo history for ``editors`` (e.g. the globals and the devices editors): Undo in
+    any of them undoes the newest edit of any, and the others show it at once."""
+    history = EditHistory()
+    for editor in editors:
+        editor.share_history(history)
+
+    def changed(source: Any) -> None:
+        for editor in editors:
+            if editor is not source:
+                editor.resync()
+
+    for editor in editors:
+        editor.on_change(changed)
+    return history
+
+
 def _where(editor: Any, key: str) -> str | None:
     """Where an ``invalid`` key is, as a person reads it; ``None`` for the editors' tools
     (a new lane's name, the range bar...) which are not part of the sequence."""
@@ -174,4 +195,4 @@ def _where(editor: Any, key: str) -> str | None:
     return f"device {key.replace('/', ', ')}"
 
 
-__all__ = ["SequenceEditors"]
+__all__ = ["SequenceEditors", "link_histories"]

@@ -11,6 +11,7 @@ function fmtTime(s) {
 
 function render({ model, el }) {
   el.classList.add("sb-editor", "sb-preview");
+  guardKeys(el);
   const LABEL = 150, DIGITAL = 18, ANALOG = 56, GAP = 6, AXIS = 22;
   let view = null; // [t0, t1] or null for the whole shot
   const canvas = h("canvas", { className: "sb-preview-canvas" });

@@ -5,7 +5,9 @@ const WORDS = { variable: ["", "="], linspace: ["for", "=", "to", "points:"], ar
 
 function render({ model, el }) {
   el.classList.add("sb-editor", "sb-scan-editor");
+  guardKeys(el);
   const send = makeSender(model);
+  undoKeys(el, send);
 
   function problemAt(path) {
     for (const p of model.get("problems") || []) {
@@ -58,12 +60,12 @@ function render({ model, el }) {
   function build() {
     const view = model.get("view") || { steps: [] };
     const shots = model.get("expected_shots");
-    return [toolbar(model, send, h("span", { className: "sb-shots" }, shots >= 0 ? `${shots} shot${shots === 1 ? "" : "s"}` : "shots known at run time")),
+    return [readOnlyBar(model, send), toolbar(model, send, h("span", { className: "sb-shots" }, shots >= 0 ? `${shots} shot${shots === 1 ? "" : "s"}` : "shots known at run time")),
       level(view.steps, []), invalidList(model.get("invalid")), problemList(model.get("problems"), model.get("invalid")), statusLine(model)];
   }
 
-  function update() { rerender(el, build); el.dataset.version = model.get("version"); }
-  const off = watch(model, ["view", "status", "invalid", "problems", "read_only", "can_undo", "can_redo", "expected_shots"], update);
+  function update() { rerender(el, build); lockReadOnly(el, model); el.dataset.version = model.get("version"); }
+  const off = watch(model, ["view", "status", "invalid", "problems", "read_only", "read_only_reason", "can_undo", "can_redo", "expected_shots"], update);
   update();
   return off;
 }
