@@ -41,7 +41,10 @@ class ShotCompilationError(ValueError):
     errors end with the shot's parameters. The same facts are attributes, for programs:
 
     Attributes:
-        device, channel, lane, step: where (``None`` when it does not apply).
+        device: the device at fault (``None`` when it does not apply).
+        channel: the channel at fault (``None`` when it does not apply).
+        lane: the lane at fault (``None`` when it does not apply).
+        step: the step at fault (``None`` when it does not apply).
         expression: the text of the expression at fault, if any.
         parameters: the shot's parameters (a ``ShotParameters``), or ``None`` for static errors.
         reason: the message without location and parameters.
