@@ -1,8 +1,11 @@
 """Real processes sharing one DuckDB store: no call waits long, a killed writer loses nothing.
 
 Children are plain ``python -c`` processes on the same store. They measure the
-longest duration of each of their calls; the assertion on it (< 1 s) is a liveness
-check, not a performance figure (those are in bench/).
+longest duration of each of their calls. The assertion on it is a liveness check, not a
+performance figure (those are in bench/): every call took under half the default bounded
+lock wait (5 s of 10 s, as the SQL twin asks), and the editor saw the run progress between its
+edits (the two processes interleaved rather than one waiting for the other to finish). A
+1 s bound failed at load average 8-11 on unchanged code.
 """
 
 from __future__ import annotations
@@ -168,7 +171,7 @@ def test_a_writer_and_an_editor_never_wait_long(
         for role, result in (("writer", written), ("editor", edited)):
             slowest = max(result["longest"].items(), key=lambda item: item[1])
             print(role, {name: round(value * 1e3) for name, value in result["longest"].items()})
-            assert slowest[1] < 1.0, f"{role}: {slowest[0]} waited {slowest[1]:.2f} s"
+            assert slowest[1] < 5.0, f"{role}: {slowest[0]} waited {slowest[1]:.2f} s"
         assert written["shots"] >= 30  # the writer kept writing
         assert edited["edits"] >= 12
         counts = [count for count, _, _ in edited["seen"]]
