@@ -13,6 +13,7 @@ from .._protocols import CameraTimeoutError, remote
 from ._signals import overlap
 from ._world import (
     Optics,
+    RenderBuffers,
     ShotNoise,
     SimulatedWorld,
     World,
@@ -155,6 +156,7 @@ class SimulatedCamera:
         self.speed = float(speed)
         self._world: World | None = None
         self._replay: dict[str, list[np.ndarray]] = {}
+        self._buffers = RenderBuffers()
         self._exposures: list[float] = []
         self._names: list[str] = []
         self._timeout = 1.0
@@ -305,6 +307,7 @@ class SimulatedCamera:
                         noise=noise,
                         rng=rng,
                         roi=self._roi,
+                        buffers=self._buffers,
                     )
                 )
             if self.replay:
