@@ -92,16 +92,19 @@ def driver_shot(camera: Any) -> np.ndarray:
         result.Release()
 
 
-def timed_together(shots: int, *functions: Any) -> list[float]:
+def timed_together(shots: int, *functions: Any) -> tuple[list[float], list[float]]:
     """Median ms per shot of each function, called in turn shot by shot (so that the
-    machine's load drifts the same for all)."""
+    machine's load drifts the same for all), and the mean CPU ms per shot of this process
+    (every thread: pylon's and the emulator's too) while each ran."""
     times: list[list[float]] = [[] for _ in functions]
+    cpu = [0.0 for _ in functions]
     for _ in range(shots):
-        for function, out in zip(functions, times, strict=True):
-            start = time.perf_counter()
+        for index, (function, out) in enumerate(zip(functions, times, strict=True)):
+            start, cpu_start = time.perf_counter(), time.process_time()
             function()
             out.append(time.perf_counter() - start)
-    return [statistics.median(values) * 1e3 for values in times]
+            cpu[index] += time.process_time() - cpu_start
+    return [statistics.median(values) * 1e3 for values in times], [c / shots * 1e3 for c in cpu]
 
 
 def main() -> None:
@@ -113,6 +116,7 @@ def main() -> None:
     shot = setup["shot"]
     parameters = dict(shot["camera"])
     rows = []
+    cpu_rows = []
     for run in range(args.runs):
         # the two emulated cameras swap roles every run (they differ by up to ~1 ms a frame)
         ours_serial, driver_serial = SERIALS if run % 2 == 0 else SERIALS[::-1]
@@ -128,14 +132,14 @@ def main() -> None:
 
             assert runner.run_shot(shot)["camera.cloud"].shape == (480, 640)
             assert driver_shot(baseline).shape == (480, 640)
-            rows.append(
-                timed_together(
-                    args.shots,
-                    lambda baseline=baseline: driver_shot(baseline),
-                    lambda runner=runner: runner.run_shot(shot, 5.0),
-                    device_alone,
-                )
+            medians, cpu = timed_together(
+                args.shots,
+                lambda baseline=baseline: driver_shot(baseline),
+                lambda runner=runner: runner.run_shot(shot, 5.0),
+                device_alone,
             )
+            rows.append(medians)
+            cpu_rows.append(cpu)
         baseline.Close()
         baseline.DestroyDevice()
     driver, ours, alone = (statistics.median(column) for column in zip(*rows, strict=True))
@@ -147,6 +151,14 @@ def main() -> None:
         f"driver {driver:.3f} ms, shotbook {ours:.3f} ms per shot: overhead "
         f"{ours - driver:.3f} ms (ratio {ours / driver:.2f}); budget <= 0.5 ms; the device "
         f"alone {alone:.3f} ms ({alone - driver:+.3f} ms)"
+    )
+    driver_cpu, ours_cpu, alone_cpu = (
+        statistics.median(column) for column in zip(*cpu_rows, strict=True)
+    )
+    print(
+        f"CPU per shot (this process, all threads; median of the runs' means): driver "
+        f"{driver_cpu:.3f} ms, shotbook {ours_cpu:.3f} ms ({ours_cpu - driver_cpu:+.3f} ms), "
+        f"device alone {alone_cpu:.3f} ms ({alone_cpu - driver_cpu:+.3f} ms)"
     )
 
 
