@@ -156,6 +156,31 @@ def test_codec_keeps_tuples_dicts_registered_types_and_special_floats(
     assert back["records"].dtype == value["records"].dtype
 
 
+def test_records_cross_the_wire_packed_padded_or_large(registry: TypeRegistry) -> None:
+    # the packed dtypes are cached (#16); padded records are packed, large ones copied
+    codec = WireCodec(registry)
+    padded = np.dtype({"names": ["a", "b"], "formats": ["?", "<f8"], "offsets": [0, 8]})
+    values = {
+        "packed": np.array([(1, 2.5, 3), (4, 5.5, 6)], dtype="<i2,<f4,u1"),
+        "padded": np.array([(True, 1.5), (False, -2.0)], dtype=padded),
+        "large": np.zeros(1000, dtype=[("x", "<f8"), ("y", "?")]),
+    }
+    values["large"]["x"] = np.arange(1000)
+    for _ in range(2):  # the second time from the caches
+        wire = codec.encode(values)
+        values["large"]["x"][0] = -1.0  # changed after encoding: not what was sent
+        back = codec.decode(wire)
+        values["large"]["x"][0] = 0.0
+        for name, array in values.items():
+            assert back[name].dtype.names == array.dtype.names
+            for field in array.dtype.names:
+                np.testing.assert_array_equal(back[name][field], array[field])
+    for fields in ([["a", "<f8"], ["a", "<f8"]], [["a", "O"]], [["a", 8]]):
+        for _ in range(2):
+            with pytest.raises(TypeError):
+                codec.decode({"$records": [fields, [1], b"\0" * 16]})
+
+
 def test_codec_refuses_unregistered_types_and_unknown_tags(registry: TypeRegistry) -> None:
     codec = WireCodec(registry)
 

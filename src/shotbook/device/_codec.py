@@ -9,6 +9,7 @@ Decoding only builds registered types; nothing is imported or evaluated.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -32,6 +33,15 @@ def _field_dtype(text: Any) -> np.dtype[Any]:
     return np.dtype(text)
 
 
+@functools.lru_cache(maxsize=256)
+def _packed(dtype: np.dtype[Any]) -> tuple[np.dtype[Any], list[list[str]]]:
+    """A structured dtype without padding, and its fields as ``[[name, dtype str], ...]``
+    (cached: building a structured dtype costs more than packing a small array)."""
+    names = dtype.names or ()
+    packed = np.dtype([(name, dtype[name]) for name in names])
+    return packed, [[name, packed[name].str] for name in names]
+
+
 def _encode_array(array: np.ndarray) -> Any:
     """Large plain arrays travel raw (one frame); small ones and structured ones (one field
     per channel) as bytes with their dtype and shape."""
@@ -42,10 +52,16 @@ def _encode_array(array: np.ndarray) -> Any:
         return {
             "$array": [array.dtype.str, list(array.shape), np.ascontiguousarray(array).tobytes()]
         }
-    packed = np.empty(array.shape, dtype=np.dtype([(n, array.dtype[n]) for n in names]))
-    for name in names:
-        packed[name] = array[name]
-    fields = [[name, packed.dtype[name].str] for name in names]
+    dtype, fields = _packed(array.dtype)
+    if array.dtype == dtype:  # already packed: one copy (or none, below SMALL_ARRAY)
+        packed = np.ascontiguousarray(array)
+        if packed is array and array.nbytes > SMALL_ARRAY:
+            packed = array.copy()
+    else:
+        packed = np.empty(array.shape, dtype=dtype)
+        for name in names:
+            packed[name] = array[name]
+    fields = [list(field) for field in fields]
     raw = packed.reshape(-1).view(np.uint8)
     data: Any = raw.tobytes() if raw.nbytes <= SMALL_ARRAY else raw
     return {"$records": [fields, list(array.shape), data]}
@@ -92,14 +108,25 @@ def _decode_records(data: Any) -> np.ndarray:
         raise TypeError(f"$records has {len(fields)} fields (1 to {_MAX_FIELDS} allowed)")
     spec = []
     for item in fields:
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+        if not (
+            isinstance(item, list)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], str)
+        ):
             raise TypeError("each $records field is [name, dtype]")
-        spec.append((item[0], _field_dtype(item[1])))
+        spec.append((item[0], item[1]))
+    return _from_bytes(raw, _record_dtype(tuple(spec)), _shape(shape))
+
+
+@functools.lru_cache(maxsize=256)
+def _record_dtype(spec: tuple[tuple[str, str], ...]) -> np.dtype[Any]:
+    """The structured dtype of checked ``(name, dtype str)`` fields (cached: a sequencer's
+    instructions bring the same few every shot)."""
     try:
-        dtype = np.dtype(spec)
-    except (TypeError, ValueError) as exc:
+        return np.dtype([(name, _field_dtype(text)) for name, text in spec])
+    except ValueError as exc:
         raise TypeError(f"bad record fields: {exc}") from None
-    return _from_bytes(raw, dtype, _shape(shape))
 
 
 class WireCodec:

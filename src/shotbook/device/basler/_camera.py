@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import ModuleType
@@ -13,6 +12,7 @@ import numpy as np
 
 from .._protocols import CameraTimeoutError, DeviceError, remote
 from ._configuration import PIXEL_DTYPES, SOFTWARE
+from ._triggers import SoftwareTriggers
 
 INSTALL_HINT = "install shotbook[basler] to use BaslerCamera"
 
@@ -64,9 +64,11 @@ class BaslerCamera:
     read in order (the next picture's exposure is set once the camera is ready for it),
     as a ``uint8`` (Mono8) or ``uint16`` array of shape ``(height, width)``.
 
-    With ``trigger_source="Software"`` the device fires each trigger itself, from a thread of
-    its own, at the picture's time in the shot (``trigger_times``) counted from the moment
-    the camera was armed (just before the sequencers start): not hardware-timed.
+    With ``trigger_source="Software"`` the device fires each trigger itself at the picture's
+    time in the shot (``trigger_times``) counted from the moment the camera was armed (just
+    before the sequencers start): not hardware-timed. They are fired by a thread of the
+    camera's own, started when it opens (or by the collection of the pictures, when a
+    trigger is already due as the collection reaches it).
 
     Errors name the camera: not found (with the serials seen), a picture that does not come
     within the shot's timeout (:class:`~shotbook.device.CameraTimeoutError` naming the
@@ -84,8 +86,8 @@ class BaslerCamera:
     shot_calls_inline: ClassVar[bool] = True
     """The shot runner calls it on its own thread (no worker-thread hand-offs, ~1 ms a shot
     on a loaded machine): every blocking pylon call of a shot takes the time left before the
-    shot's deadline as its timeout, and software triggers fire from the device's own thread,
-    so collecting one camera after another delays no trigger."""
+    shot's deadline as its timeout, and software triggers fire from the device's own thread
+    (:class:`SoftwareTriggers`), so collecting one camera after another delays no trigger."""
 
     def __init__(
         self,
@@ -132,7 +134,8 @@ class BaslerCamera:
         self._pictures_taken = 0
         self._exposures_set: list[float] = []
         self._opened_serial = ""
-        self._trigger_error: Exception | None = None
+        self._deadline = 0.0
+        self._triggers: SoftwareTriggers | None = None
 
     @property
     @remote
@@ -187,6 +190,8 @@ class BaslerCamera:
         self._opened_serial = str(chosen.GetSerialNumber())
         try:
             self._configure()
+            if self.software_triggered:
+                self._triggers = SoftwareTriggers(self._name, self._fire)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -242,6 +247,9 @@ class BaslerCamera:
         self._roi = roi
 
     def __exit__(self, *exc_info: object) -> None:
+        triggers, self._triggers = self._triggers, None
+        if triggers is not None:
+            triggers.close()
         camera, self._camera = self._camera, None
         if camera is None:
             return
@@ -330,39 +338,24 @@ class BaslerCamera:
                 f"asked for {names}"
             )
         deadline = time.monotonic() + self._timeout
+        self._deadline = deadline
         self._exposures_set = []
-        self._trigger_error = None
-        triggers: tuple[threading.Thread, threading.Event] | None = None
+        triggers = self._triggers
         if names:
             self._set_exposure(0)
             camera.StartGrabbingMax(len(names))
             self._wait_ready(names[0], deadline)
-            if self.software_triggered:
-                stop = threading.Event()
-                thread = threading.Thread(
-                    target=self._fire_triggers,
-                    args=(time.monotonic(), deadline, stop),
-                    name=f"shotbook-{self._name}-triggers",
-                    daemon=True,
-                )
-                thread.start()
-                triggers = (thread, stop)
-        return self._pictures(deadline, triggers)
+            if triggers is not None:
+                triggers.arm(time.monotonic(), self._times)
+        return self._pictures(deadline, triggers if names else None)
 
-    def _fire_triggers(self, origin: float, deadline: float, stop: threading.Event) -> None:
-        """Software mode: fire each picture's trigger at ``origin`` + its time in the shot
-        (on its own thread, so that the collection of the frames never delays it)."""
-        try:
-            for index, picture in enumerate(self._names):
-                delay = origin + self._times[index] - time.monotonic()
-                if (delay > 0 and stop.wait(delay)) or stop.is_set():
-                    return
-                if index:  # acquire() set the first exposure and waited for the camera
-                    self._wait_ready(picture, deadline)
-                    self._set_exposure(index)
-                self._camera.ExecuteSoftwareTrigger()
-        except Exception as error:  # reported by the collection, naming the picture
-            self._trigger_error = error
+    def _fire(self, index: int) -> None:
+        """Software mode: fire picture ``index``'s trigger (called at its time, in order, by
+        :class:`SoftwareTriggers`, on its thread or the collection's)."""
+        if index:  # acquire() set the first exposure and waited for the camera
+            self._wait_ready(self._names[index], self._deadline)
+            self._set_exposure(index)
+        self._camera.ExecuteSoftwareTrigger()
 
     def _set_exposure(self, index: int) -> None:
         self._set("ExposureTime", self._exposures[index] * 1e6, "acquire")
@@ -381,22 +374,22 @@ class BaslerCamera:
         if not self._camera.WaitForFrameTriggerReady(milliseconds, pylon.TimeoutHandling_Return):
             raise BaslerTimeoutError(self._name, picture, self._timeout, self._opened_serial)
 
-    def _pictures(
-        self, deadline: float, triggers: tuple[threading.Thread, threading.Event] | None
-    ) -> Iterator[np.ndarray]:
+    def _pictures(self, deadline: float, triggers: SoftwareTriggers | None) -> Iterator[np.ndarray]:
         pylon = self._pylon
         camera = self._camera
         assert pylon is not None
         shape = (self._roi[3], self._roi[2])
         try:
             for index, picture in enumerate(self._names):
-                if index and triggers is None:  # hardware trigger: after the last frame
+                if triggers is not None:
+                    triggers.fire_due(index)  # when due, without waking the thread
+                elif index:  # hardware trigger: after the last frame
                     self._set_exposure(index)
                 milliseconds = max(int((deadline - time.monotonic()) * 1000), 1)
                 result = camera.RetrieveResult(milliseconds, pylon.TimeoutHandling_Return)
                 if result is None or not result.IsValid():
-                    if self._trigger_error is not None:
-                        raise self._trigger_error
+                    if triggers is not None and triggers.error is not None:
+                        raise triggers.error
                     raise BaslerTimeoutError(
                         self._name, picture, self._timeout, self._opened_serial
                     )
@@ -408,11 +401,11 @@ class BaslerCamera:
                 yield frame
         finally:
             if triggers is not None:
-                triggers[1].set()
+                triggers.disarm(0.0)
             if camera is not None and self._camera is camera and camera.IsGrabbing():
                 camera.StopGrabbing()
             if triggers is not None:
-                triggers[0].join(max(deadline - time.monotonic(), 0.0) + 1.0)
+                triggers.disarm(max(deadline - time.monotonic(), 0.0) + 1.0)
 
     def __repr__(self) -> str:
         return f"BaslerCamera({self._name!r}, serial={self.serial!r})"
@@ -438,7 +431,16 @@ def frame_of(
             device=camera,
             step="acquire",
         )
-    array = np.asarray(result.GetArray())
+    zero_copy = getattr(result, "GetArrayZeroCopy", None)
+    if zero_copy is None:
+        return _checked_copy(np.asarray(result.GetArray()), picture, camera, dtype, shape)
+    with zero_copy() as view:  # pylon's buffer, copied once into the picture
+        return _checked_copy(view, picture, camera, dtype, shape)
+
+
+def _checked_copy(
+    array: np.ndarray, picture: str, camera: str, dtype: np.dtype[Any], shape: tuple[int, int]
+) -> np.ndarray:
     if array.dtype != dtype:
         raise DeviceError(
             f"camera {camera!r}: picture {picture!r} came as {array.dtype}, expected {dtype}",

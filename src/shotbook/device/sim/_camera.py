@@ -15,6 +15,7 @@ from ._imaging import AbsorptionImaging, as_absorption, fringe_phases, render_ab
 from ._signals import overlap
 from ._world import (
     Optics,
+    RenderBuffers,
     ShotNoise,
     SimulatedWorld,
     World,
@@ -166,6 +167,7 @@ class SimulatedCamera:
         self.speed = float(speed)
         self._world: World | None = None
         self._replay: dict[str, list[np.ndarray]] = {}
+        self._buffers = RenderBuffers()
         self._exposures: list[float] = []
         self._names: list[str] = []
         self._timeout = 1.0
@@ -328,6 +330,7 @@ class SimulatedCamera:
                         noise=noise,
                         rng=rng,
                         roi=self._roi,
+                        buffers=self._buffers,
                     )
                 else:
                     frame = render_absorption(

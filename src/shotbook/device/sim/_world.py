@@ -579,12 +579,12 @@ def cloud_geometry(
     return atoms, sigma, cx, cy
 
 
-def cloud_box(
+def cloud_extent(
     edges_x: np.ndarray, edges_y: np.ndarray, cx: float, cy: float, sigma: float, scale: float
-) -> tuple[slice, slice, np.ndarray] | None:
-    """Rows, columns and pixel-integrated profile (fractions of the atoms per pixel) of the
-    part of the picture where ``scale`` × the profile exceeds a negligible amount; ``None``
-    when the cloud is nowhere (all coordinates in pixels)."""
+) -> tuple[slice, slice, np.ndarray, np.ndarray] | None:
+    """Rows, columns and the two pixel-integrated profiles (fractions of the atoms per pixel
+    row and column) of the part of the picture where ``scale`` × the profile exceeds a
+    negligible amount; ``None`` when the cloud is nowhere (all coordinates in pixels)."""
     if scale <= 0:
         return None
     profile_x = _integrated_profile(edges_x, cx, sigma)
@@ -597,7 +597,64 @@ def cloud_box(
         return None
     r0, r1 = int(rows[0]), int(rows[-1]) + 1
     c0, c1 = int(cols[0]), int(cols[-1]) + 1
-    return slice(r0, r1), slice(c0, c1), np.outer(profile_y[r0:r1], profile_x[c0:c1])
+    return slice(r0, r1), slice(c0, c1), profile_y[r0:r1], profile_x[c0:c1]
+
+
+def cloud_box(
+    edges_x: np.ndarray, edges_y: np.ndarray, cx: float, cy: float, sigma: float, scale: float
+) -> tuple[slice, slice, np.ndarray] | None:
+    """Like :func:`cloud_extent`, with the profile as one ``(rows, columns)`` array."""
+    extent = cloud_extent(edges_x, edges_y, cx, cy, sigma, scale)
+    if extent is None:
+        return None
+    rows, cols, profile_y, profile_x = extent
+    return rows, cols, np.outer(profile_y, profile_x)
+
+
+_CHUNK_ELEMENTS = 8192
+"""Pixels of the cloud drawn per Poisson call (64 KiB of means): the temporaries stay small
+enough to be recycled by the allocator instead of being fresh, page-faulted memory."""
+
+
+class RenderBuffers:
+    """A camera's scratch memory for :func:`render`, reused from picture to picture.
+
+    Drawing a 512×512 picture needs ~4 MB of temporaries (the float frame, the cloud's
+    means and counts); allocated afresh each picture they come as new pages from the
+    operating system wherever the allocator does not recycle them (in the worker threads of
+    a device server: ~1,000 page faults, ~2 ms a picture). Kept here, only the returned
+    picture is new memory. One instance per camera; not for concurrent use.
+
+    Example:
+        >>> buffers = RenderBuffers()
+        >>> buffers.frame(2, 3).shape, buffers.frame(2, 3) is buffers.frame(2, 3)
+        ((2, 3), True)
+    """
+
+    def __init__(self) -> None:
+        self._frame = np.empty(0, dtype=np.float32)
+        self._mean = np.empty(_CHUNK_ELEMENTS, dtype=np.float64)
+
+    def frame(self, height: int, width: int) -> np.ndarray:
+        """A float32 ``(height, width)`` work frame (its content is not kept)."""
+        size = height * width
+        if self._frame.size < size:
+            self._frame = np.empty(size, dtype=np.float32)
+        return self._frame[:size].reshape(height, width)
+
+    def mean(self, rows: int, cols: int) -> np.ndarray:
+        """A float64 ``(rows, cols)`` block, ``rows * cols <= chunk`` (see :meth:`rows`)."""
+        return self._mean[: rows * cols].reshape(rows, cols)
+
+    @staticmethod
+    def rows(cols: int) -> int:
+        """How many rows of ``cols`` pixels one Poisson call draws."""
+        return max(1, _CHUNK_ELEMENTS // max(cols, 1))
+
+    def ensure_mean(self, rows: int, cols: int) -> None:
+        """Grow the mean block for rows wider than the chunk."""
+        if self._mean.size < rows * cols:
+            self._mean = np.empty(rows * cols, dtype=np.float64)
 
 
 def render(
@@ -610,8 +667,14 @@ def render(
     noise: ShotNoise,
     rng: np.random.Generator,
     roi: tuple[int, int, int, int],
+    buffers: RenderBuffers | None = None,
 ) -> np.ndarray:
-    """One fluorescence picture (uint16, ``(height, width)`` of ``roi``)."""
+    """One fluorescence picture (uint16, ``(height, width)`` of ``roi``).
+
+    ``buffers`` (a camera's :class:`RenderBuffers`) holds the temporaries between pictures;
+    the picture is the same with or without them (the same draws in the same order).
+    """
+    work = RenderBuffers() if buffers is None else buffers
     x0, y0, width, height = roi
     pixel = optics.effective_pixel_size
     atoms, sigma, cx, cy = cloud_geometry(settings, cloud, time, noise)
@@ -619,16 +682,27 @@ def render(
     probe = noise.probe * math.exp(-2.0 * (px * px + py * py) / settings.probe_waist**2)
     electrons = atoms * optics.photon_rate * light_time * optics.quantum_efficiency * probe
     stray = settings.background_rate * light_time
-    frame = rng.standard_normal((height, width), dtype=np.float32)
+    frame = work.frame(height, width)
+    rng.standard_normal(dtype=np.float32, out=frame)
     frame *= np.float32(math.sqrt(optics.read_noise**2 + stray))
     frame += np.float32(optics.bias + stray)
     if electrons > 0:
         edges_x = np.arange(x0, x0 + width + 1, dtype=np.float64) - 0.5
         edges_y = np.arange(y0, y0 + height + 1, dtype=np.float64) - 0.5
-        box = cloud_box(edges_x, edges_y, cx / pixel, cy / pixel, sigma / pixel, electrons)
-        if box is not None:
-            rows, cols, profile = box
-            frame[rows, cols] += rng.poisson(profile * electrons)
+        extent = cloud_extent(edges_x, edges_y, cx / pixel, cy / pixel, sigma / pixel, electrons)
+        if extent is not None:
+            rows, cols, profile_y, profile_x = extent
+            r0, c0, c1 = rows.start, cols.start, cols.stop
+            row = profile_y * electrons
+            step = work.rows(c1 - c0)
+            work.ensure_mean(step, c1 - c0)
+            # the cloud's counts in blocks of rows: the same draws, in the same (C) order,
+            # as one Poisson call over the whole block, without its large temporaries
+            for start in range(0, rows.stop - r0, step):
+                stop = min(start + step, rows.stop - r0)
+                mean = work.mean(stop - start, c1 - c0)
+                np.multiply(row[start:stop, None], profile_x[None, :], out=mean)
+                frame[r0 + start : r0 + stop, c0:c1] += rng.poisson(mean)
     np.rint(frame, out=frame)
     np.clip(frame, 0.0, _UINT16_MAX, out=frame)
     return frame.astype(np.uint16)
