@@ -41,6 +41,7 @@ from ._errors import (
 # The storage interfaces every backend implements, and what they hand out.
 # What a store that keeps shots as Parquet folders also answers (the default backend).
 from ._interfaces import (
+    ChangeCounting,
     DatedPaths,
     ExperimentSession,
     PathHierarchy,
@@ -102,6 +103,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ChangeCounting",
     "ColumnInfo",
     "CopyProgress",
     "CopySummary",
