@@ -224,10 +224,10 @@ class ExperimentPanel:
     def _poll(self) -> None:
         """Read the store's list and show it (supersedes the poller's read under way)."""
         self._listing.begin_read()
-        self._apply_listing(self._listing.read())
+        self._apply_listing(self._listing.read(full=True))
 
     def _read_for_poller(self) -> Task:
-        """On the poller thread: read the list; the worker only applies the (cheap) diff."""
+        """On the poller thread: read what changed; the worker only applies the (cheap) diff."""
         generation = self._listing.generation
         return functools.partial(self._apply_polled, generation, self._listing.read())
 

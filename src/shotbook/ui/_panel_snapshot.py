@@ -54,7 +54,7 @@ def snapshot_html(
         levels=None if image.auto_levels else image.levels,
         roi=image.roi,
     )
-    return panel_html(browser.rows, title=title, run_line=line, image=picture)
+    return panel_html(browser.current_rows(), title=title, run_line=line, image=picture)
 
 
 def display_bundle(
