@@ -108,9 +108,9 @@ class StoreListing:
         active = sorted(self._active)
         known = self._count
         with self._storage_manager.session() as session:
-            counting = isinstance(session, ChangeCounting)
-            if not full and counting and known is not None and time.monotonic() < self._next_full:
-                count = session.change_count()
+            counter = session if isinstance(session, ChangeCounting) else None
+            if not full and counter is not None and known is not None and time.monotonic() < self._next_full:
+                count = counter.change_count()
                 if count == known:
                     try:
                         stats = [session.sequences.get_stats(path) for path in active]
@@ -119,7 +119,7 @@ class StoreListing:
                     else:
                         return Listing(stats, None, count)
             with session.transaction():
-                count = session.change_count() if counting else None
+                count = counter.change_count() if counter is not None else None
                 return Listing(session.sequences.list(), session.paths.all_paths(), count)
 
     def apply(self, listing: Listing, watched: str) -> str | None:
