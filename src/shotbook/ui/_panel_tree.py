@@ -107,9 +107,10 @@ class StoreListing:
         """
         active = sorted(self._active)
         known = self._count
+        recent = known is not None and time.monotonic() < self._next_full
         with self._storage_manager.session() as session:
             counter = session if isinstance(session, ChangeCounting) else None
-            if not full and counter is not None and known is not None and time.monotonic() < self._next_full:
+            if not full and counter is not None and recent:
                 count = counter.change_count()
                 if count == known:
                     try:
