@@ -32,7 +32,12 @@ from ._panel_connection import ManagerConnection, ManagerSource
 from ._panel_events import EventCallbacks, PanelEvents
 from ._panel_live import LiveViews
 from ._panel_run import RunCommands
-from ._panel_snapshot import display_bundle, snapshot_html, widget_front_end_expected
+from ._panel_snapshot import (
+    SnapshotDisplay,
+    display_bundle,
+    snapshot_html,
+    widget_front_end_expected,
+)
 from ._panel_tree import Listing, StoreListing, TreeCallbacks, TreeCommands
 from ._panel_worker import PanelWorker, Task
 from ._run_control import RunControl
@@ -116,7 +121,12 @@ class ExperimentPanel:
             self._run,
             self._live,
             self._listing,
-            EventCallbacks(submit, self._select, self._poll, self._show_running),
+            EventCallbacks(
+                lambda task: submit(self._snapshot.following(task)),
+                self._select,
+                self._poll,
+                self._show_running,
+            ),
         )
         tree = TreeCommands(
             storage_manager,
@@ -142,6 +152,13 @@ class ExperimentPanel:
             ]
         )
         self.widget.add_class("shotbook-panel")
+        self._snapshot = SnapshotDisplay(
+            self.widget,
+            self.static_html,
+            lambda: repr(self),
+            lambda: self.run_control.state,
+            self._settle,
+        )
         self.browser.on_command(lambda command: submit(lambda: tree.command(command)))
         self.run_control.on_command(lambda command: submit(lambda: self._run.command(command)))
 
@@ -202,6 +219,7 @@ class ExperimentPanel:
         if self._worker.closed:
             return
         self._connection.close()
+        self._snapshot.close()
         self._worker.close()
         self.widget.close()
         self.browser.close()
@@ -209,8 +227,14 @@ class ExperimentPanel:
         self._live.close()
 
     def static_html(self) -> str:
-        """The panel as plain HTML: the sequences table and the last image."""
-        return snapshot_html(self.title, self.browser, self.run_control, self.image)
+        """The panel as plain HTML: the sequences table, the last image and the plot."""
+        return snapshot_html(self.title, self.browser, self.run_control, self.image, self.plot)
+
+    def _ipython_display_(self) -> None:
+        """Display the widget and the static snapshot that follows it (see
+        :class:`~._panel_snapshot.SnapshotDisplay`): a notebook saved or exported later,
+        or run headless, shows the last run's path, picture and plot."""
+        self._snapshot.show()
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
         return display_bundle(self.widget, self.static_html(), repr(self), **kwargs)
@@ -252,6 +276,17 @@ class ExperimentPanel:
         if not connection.runs():
             active = sorted(self._listing.active)
             self._show_running(active[0] if active else "")
+        self._snapshot.changed()
+
+    def _settle(self, timeout: float) -> bool:
+        """Read what changed in the store now and wait until it is shown (after a cell)."""
+
+        def read() -> None:
+            self._listing.begin_read()
+            self._apply_listing(self._listing.read())
+
+        self._worker.submit(read)
+        return self.flush(timeout)
 
     def _show_running(self, path: str) -> None:
         self.run_control.running = path
@@ -268,6 +303,7 @@ class ExperimentPanel:
             self._live.catch_up(stats)
         else:
             self._live.clear_plot()
+        self._snapshot.changed()
 
 
 __all__ = ["ExperimentPanel", "ManagerSource", "widget_front_end_expected"]
