@@ -170,7 +170,8 @@ class ExperimentPanel:
         self._poll()
         latest = self._listing.latest_sequence()
         if latest is not None and not self._live.path:
-            self._select(latest)
+            # its shots are read on the worker: the panel shows at once, the picture follows
+            self._worker.submit(lambda: self._select(latest) if not self._live.path else None)
         self._worker.start()
 
     # ------------------------------------------------------------------ public calls
