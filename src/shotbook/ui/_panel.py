@@ -112,6 +112,7 @@ class ExperimentPanel:
         self.image_choice = self._live.choices.image_choice
         self.y_choice = self._live.choices.y_choice
         self.x_choice = self._live.choices.x_choice
+        self.plot_hint = self._live.choices.hint  # says how to get a value while y is empty
         self._listing = StoreListing(storage_manager, self.browser)
         self._connection = ManagerConnection(manager, lambda event: self._events.on_event(event))
         self._run = RunCommands(
@@ -145,7 +146,13 @@ class ExperimentPanel:
                     [
                         self.image,
                         ipywidgets.VBox(
-                            [self.image_choice, self.y_choice, self.x_choice, self.plot]
+                            [
+                                self.image_choice,
+                                self.y_choice,
+                                self.x_choice,
+                                self.plot,
+                                self.plot_hint,
+                            ]
                         ),
                     ]
                 ),
