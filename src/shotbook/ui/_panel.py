@@ -238,11 +238,14 @@ class ExperimentPanel:
         """The panel as plain HTML: the sequences table, the last image and the plot."""
         return snapshot_html(self.title, self.browser, self.run_control, self.image, self.plot)
 
+    def show(self, widget: ipywidgets.Widget | None = None) -> None:
+        """Display the panel (or ``widget``, a view holding it) and the static snapshot
+        that follows it: a notebook saved or exported later, or run headless, shows the
+        last run's path, picture and plot. ``display(panel)`` does the same."""
+        self._snapshot.show(widget)
+
     def _ipython_display_(self) -> None:
-        """Display the widget and the static snapshot that follows it (see
-        :class:`~._panel_snapshot.SnapshotDisplay`): a notebook saved or exported later,
-        or run headless, shows the last run's path, picture and plot."""
-        self._snapshot.show()
+        self.show()
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
         return display_bundle(self.widget, self.static_html(), repr(self), **kwargs)

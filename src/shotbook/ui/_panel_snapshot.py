@@ -153,13 +153,14 @@ class SnapshotDisplay:
             "text/plain": self._text(),
         }
 
-    def show(self) -> None:
-        """Display the panel (the widget when a front end shows it) and its snapshot."""
+    def show(self, widget: ipywidgets.Widget | None = None) -> None:
+        """Display ``widget`` (default: the panel's) when a front end shows it, and the
+        snapshot."""
         from IPython import get_ipython
         from IPython.display import display
 
         if widget_front_end_expected():
-            display(self._widget)
+            display(widget if widget is not None else self._widget)
         display(self.bundle(), raw=True, display_id=self.display_id)
         self._shown = True
         self._last_state = self._run_state()
