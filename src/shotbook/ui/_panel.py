@@ -290,7 +290,10 @@ class ExperimentPanel:
         self._snapshot.changed()
 
     def _settle(self, timeout: float) -> bool:
-        """Read what changed in the store now and wait until it is shown (after a cell)."""
+        """Read what changed in the store now and wait until it is shown (after a cell);
+        briefly only while the manager runs a sequence, not to hold the notebook up."""
+        if self._connection.runs():
+            timeout = min(timeout, 0.2)
 
         def read() -> None:
             self._listing.begin_read()
