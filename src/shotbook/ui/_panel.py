@@ -244,8 +244,7 @@ class ExperimentPanel:
         last run's path, picture and plot. ``display(panel)`` does the same."""
         self._snapshot.show(widget)
 
-    def _ipython_display_(self) -> None:
-        self.show()
+    _ipython_display_ = show  # IPython's display protocol: display(panel) shows it so
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
         return display_bundle(self.widget, self.static_html(), repr(self), **kwargs)
