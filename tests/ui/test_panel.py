@@ -39,7 +39,7 @@ def run(panel: ExperimentPanel, action: str, **fields: Any) -> dict[str, Any]:
 
 
 def paths(panel: ExperimentPanel) -> dict[str, str]:
-    return {row["path"]: row["kind"] for row in panel.browser.rows}
+    return {row["path"]: row["kind"] for row in panel.browser.current_rows()}
 
 
 @pytest.fixture

@@ -242,6 +242,19 @@ class LocalExperimentManager:
         self._closed = False
         self.recovered = mark_abandoned_sequences(storage_manager, self.configuration.stale_after)
 
+    @property
+    def analyses(self) -> Mapping[str, AnalysisFunction]:
+        """The per-shot analyses the next runs apply, by name."""
+        with self._lock:
+            return dict(self._analyses)
+
+    def add_analysis(self, name: str, function: AnalysisFunction) -> None:
+        """Apply ``function`` to the shots of the runs started from now on (replacing an
+        analysis of the same name); a run under way keeps the analyses it started with."""
+        ShotAnalyses({name: function})  # validate the name now
+        with self._lock:
+            self._analyses[name] = function
+
     # ------------------------------------------------------------------ runs
 
     def start_sequence(self, path: PureSequencePath | str) -> None:

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -185,12 +186,30 @@ class Experiment:
 
     def add_shot_analysis(self, name: str, function: ShotAnalysis) -> None:
         """Run ``function(data, parameters)`` after each shot; store its result as
-        ``analysis.<name>`` (or ``analysis.<name>.<key>`` for a mapping)."""
+        ``analysis.<name>`` (or ``analysis.<name>.<key>`` for a mapping).
+
+        It applies to the runs started from now on by this process's experiment manager,
+        also when that manager already exists. Runs made by an experiment server (another
+        process) apply the analyses added there: a warning says so.
+        """
         if not name.replace("_", "").replace(".", "").isalnum():
             raise ValueError(f"analysis name {name!r} must hold letters, digits, '_' and '.'")
         if not callable(function):
             raise TypeError(f"shot analysis {name!r} must be callable")
         self._shot_analyses[name] = function
+        if self._local_manager is not None:
+            self._local_manager.add_analysis(name, function)
+        if self._manager_location is None:
+            return
+        from shotbook.control import RemoteExperimentManagerConfiguration  # loaded with it
+
+        if isinstance(self._manager_location, RemoteExperimentManagerConfiguration):
+            warnings.warn(
+                f"shot analysis {name!r} is added in this process only: runs made by the "
+                "experiment server apply the analyses added in the server's own process "
+                "(add it in the script that calls launch_experiment_server, then restart it)",
+                stacklevel=2,
+            )
 
     # --- what others read ---------------------------------------------------------------------
     @property

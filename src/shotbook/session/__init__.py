@@ -43,6 +43,7 @@ from ._errors import (
 # What a store that keeps shots as Parquet folders also answers (the default backend).
 from ._interfaces import (
     AuditRecord,
+    ChangeCounting,
     DatedPaths,
     ExperimentSession,
     LocalStoreFolder,
@@ -107,6 +108,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AuditRecord",
+    "ChangeCounting",
     "ColumnInfo",
     "CopyProgress",
     "CopySummary",

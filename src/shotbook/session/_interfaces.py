@@ -449,6 +449,15 @@ class DatedPaths(Protocol):
 
 
 @runtime_checkable
+class ChangeCounting(Protocol):
+    """A session that says cheaply whether the store changed (every catalog session does)."""
+
+    def change_count(self) -> int | None:
+        """A number that grows with each committed change (``None``: not known, list it)."""
+        ...
+
+
+@runtime_checkable
 class RestorableSequences(Protocol):
     """Sequences that take back their recorded times and run information (a copy, an import)."""
 

@@ -220,8 +220,20 @@ function render({ model, el }) {
     return false;
   }
 
+  // the rows: the full list, with the rows changed since it was sent (null: removed)
+  function currentRows() {
+    const updates = model.get("row_updates") || {};
+    if (Object.keys(updates).length === 0) return model.get("rows") || [];
+    const out = [];
+    for (const row of model.get("rows") || []) {
+      if (!(row.path in updates)) out.push(row);
+    }
+    for (const row of Object.values(updates)) if (row) out.push(row);
+    return out;
+  }
+
   function layout(force = false) {
-    const rows = model.get("rows") || [];
+    const rows = currentRows();
     const live = new Set(rows.map((r) => r.path));
     for (const [path, tr] of trs) {
       if (!live.has(path)) { tr.remove(); trs.delete(path); }
@@ -270,6 +282,7 @@ function render({ model, el }) {
   const onNotes = () => { notes.value = model.get("notes"); };
   const onHistory = () => { auditLog.textContent = model.get("history") || ""; };
   model.on("change:rows", onRows);
+  model.on("change:row_updates", onRows);
   model.on("change:selected", onSelected);
   model.on("change:notes", onNotes);
   model.on("change:history", onHistory);
@@ -282,6 +295,7 @@ function render({ model, el }) {
   showStatus();
   return () => {
     model.off("change:rows", onRows);
+    model.off("change:row_updates", onRows);
     model.off("change:selected", onSelected);
     model.off("change:notes", onNotes);
     model.off("change:history", onHistory);

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,9 @@ ACTIONS = (
     "refresh",
 )
 """What the browser's front end may ask, in ``command["action"]``."""
+
+MAX_ROW_UPDATES = 200
+"""Changed rows sent alone at most; beyond, the whole list is sent again."""
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -99,7 +102,10 @@ class SequenceBrowser(anywidget.AnyWidget):
     _esm = front_end_module(_HERE / "_browser.js")
     _css = _HERE / "_panel.css"
 
-    rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    rows: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)  # not validated
+    row_updates = traitlets.Dict().tag(sync=True)
+    """The rows changed since ``rows`` was sent, by path (``None``: removed); see
+    :meth:`show_rows`."""
     selected = traitlets.Unicode("").tag(sync=True)
     notes = traitlets.Unicode("").tag(sync=True)
     history = traitlets.Unicode("").tag(sync=True)  # the selected sequence's audit log, read-only
@@ -126,12 +132,49 @@ class SequenceBrowser(anywidget.AnyWidget):
         if command is not None:
             dispatch_command(self, command, ACTIONS, self._handlers)
 
+    def show_rows(self, rows: Mapping[str, dict[str, Any]], changed: Iterable[str]) -> None:
+        """Show ``rows`` (by path), of which only the paths ``changed`` differ from those shown.
+
+        Few changes travel alone, in ``row_updates`` (a running sequence's shot count must
+        not resend ten thousand rows); many, or a growing pile of them, resend ``rows``.
+        """
+        updates = dict(self.row_updates)
+        for path in changed:
+            row = rows.get(path)
+            updates[path] = None if row is None else dict(row)
+        if not updates:
+            return
+        if len(updates) > MAX_ROW_UPDATES or not self.rows:
+            with self.hold_sync():
+                self.rows = [rows[path] for path in sorted(rows)]
+                self.row_updates = {}
+        else:
+            self.row_updates = updates
+
+    def current_rows(self) -> list[dict[str, Any]]:
+        """The rows shown, sorted by path: ``rows`` with ``row_updates`` applied."""
+        updates = self.row_updates
+        rows = [row for row in self.rows if row["path"] not in updates]
+        rows.extend(row for row in updates.values() if row is not None)
+        rows.sort(key=lambda row: row["path"])
+        return rows
+
     def row(self, path: str) -> dict[str, Any] | None:
         """The row shown for ``path``, or ``None``."""
+        if path in self.row_updates:
+            updated = self.row_updates[path]
+            return None if updated is None else dict(updated)
         for row in self.rows:
             if row["path"] == path:
                 return dict(row)
         return None
 
 
-__all__ = ["ACTIONS", "SequenceBrowser", "build_rows", "folder_row", "sequence_row"]
+__all__ = [
+    "ACTIONS",
+    "MAX_ROW_UPDATES",
+    "SequenceBrowser",
+    "build_rows",
+    "folder_row",
+    "sequence_row",
+]

@@ -175,6 +175,10 @@ class ExperimentView:
             self.editors.unlink()
         self.panel.close()
 
+    def _ipython_display_(self) -> None:
+        """The tabs, and the panel's snapshot that follows the runs (for saved notebooks)."""
+        self.panel.show(self.widget)
+
     def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
         return display_bundle(self.widget, self.panel.static_html(), repr(self.panel), **kwargs)
 

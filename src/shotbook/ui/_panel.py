@@ -32,7 +32,12 @@ from ._panel_connection import ManagerConnection, ManagerSource
 from ._panel_events import EventCallbacks, PanelEvents
 from ._panel_live import LiveViews
 from ._panel_run import RunCommands
-from ._panel_snapshot import display_bundle, snapshot_html, widget_front_end_expected
+from ._panel_snapshot import (
+    SnapshotDisplay,
+    display_bundle,
+    snapshot_html,
+    widget_front_end_expected,
+)
 from ._panel_tree import Listing, StoreListing, TreeCallbacks, TreeCommands
 from ._panel_worker import PanelWorker, Task
 from ._run_control import RunControl
@@ -107,6 +112,7 @@ class ExperimentPanel:
         self.image_choice = self._live.choices.image_choice
         self.y_choice = self._live.choices.y_choice
         self.x_choice = self._live.choices.x_choice
+        self.plot_hint = self._live.choices.hint  # says how to get a value while y is empty
         self._listing = StoreListing(storage_manager, self.browser)
         self._connection = ManagerConnection(manager, lambda event: self._events.on_event(event))
         self._run = RunCommands(
@@ -116,7 +122,12 @@ class ExperimentPanel:
             self._run,
             self._live,
             self._listing,
-            EventCallbacks(submit, self._select, self._poll, self._show_running),
+            EventCallbacks(
+                lambda task: submit(self._snapshot.following(task)),
+                self._select,
+                self._poll,
+                self._show_running,
+            ),
         )
         tree = TreeCommands(
             storage_manager,
@@ -135,13 +146,26 @@ class ExperimentPanel:
                     [
                         self.image,
                         ipywidgets.VBox(
-                            [self.image_choice, self.y_choice, self.x_choice, self.plot]
+                            [
+                                self.image_choice,
+                                self.y_choice,
+                                self.x_choice,
+                                self.plot,
+                                self.plot_hint,
+                            ]
                         ),
                     ]
                 ),
             ]
         )
         self.widget.add_class("shotbook-panel")
+        self._snapshot = SnapshotDisplay(
+            self.widget,
+            self.static_html,
+            lambda: repr(self),
+            lambda: self.run_control.state,
+            self._settle,
+        )
         self.browser.on_command(lambda command: submit(lambda: tree.command(command)))
         self.run_control.on_command(lambda command: submit(lambda: self._run.command(command)))
 
@@ -153,7 +177,8 @@ class ExperimentPanel:
         self._poll()
         latest = self._listing.latest_sequence()
         if latest is not None and not self._live.path:
-            self._select(latest)
+            # its shots are read on the worker: the panel shows at once, the picture follows
+            self._worker.submit(lambda: self._select(latest) if not self._live.path else None)
         self._worker.start()
 
     # ------------------------------------------------------------------ public calls
@@ -202,6 +227,7 @@ class ExperimentPanel:
         if self._worker.closed:
             return
         self._connection.close()
+        self._snapshot.close()
         self._worker.close()
         self.widget.close()
         self.browser.close()
@@ -209,8 +235,16 @@ class ExperimentPanel:
         self._live.close()
 
     def static_html(self) -> str:
-        """The panel as plain HTML: the sequences table and the last image."""
-        return snapshot_html(self.title, self.browser, self.run_control, self.image)
+        """The panel as plain HTML: the sequences table, the last image and the plot."""
+        return snapshot_html(self.title, self.browser, self.run_control, self.image, self.plot)
+
+    def show(self, widget: ipywidgets.Widget | None = None) -> None:
+        """Display the panel (or ``widget``, a view holding it) and the static snapshot
+        that follows it: a notebook saved or exported later, or run headless, shows the
+        last run's path, picture and plot. ``display(panel)`` does the same."""
+        self._snapshot.show(widget)
+
+    _ipython_display_ = show  # IPython's display protocol: display(panel) shows it so
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict[str, object]:
         return display_bundle(self.widget, self.static_html(), repr(self), **kwargs)
@@ -224,10 +258,10 @@ class ExperimentPanel:
     def _poll(self) -> None:
         """Read the store's list and show it (supersedes the poller's read under way)."""
         self._listing.begin_read()
-        self._apply_listing(self._listing.read())
+        self._apply_listing(self._listing.read(full=True))
 
     def _read_for_poller(self) -> Task:
-        """On the poller thread: read the list; the worker only applies the (cheap) diff."""
+        """On the poller thread: read what changed; the worker only applies the (cheap) diff."""
         generation = self._listing.generation
         return functools.partial(self._apply_polled, generation, self._listing.read())
 
@@ -252,6 +286,20 @@ class ExperimentPanel:
         if not connection.runs():
             active = sorted(self._listing.active)
             self._show_running(active[0] if active else "")
+        self._snapshot.changed()
+
+    def _settle(self, timeout: float) -> bool:
+        """Read what changed in the store now and wait until it is shown (after a cell);
+        briefly only while the manager runs a sequence, not to hold the notebook up."""
+        if self._connection.runs():
+            timeout = min(timeout, 0.2)
+
+        def read() -> None:
+            self._listing.begin_read()
+            self._apply_listing(self._listing.read())
+
+        self._worker.submit(read)
+        return self.flush(timeout)
 
     def _show_running(self, path: str) -> None:
         self.run_control.running = path
@@ -268,6 +316,7 @@ class ExperimentPanel:
             self._live.catch_up(stats)
         else:
             self._live.clear()  # no picture of shots deleted (or of another sequence)
+        self._snapshot.changed()
 
 
 __all__ = ["ExperimentPanel", "ManagerSource", "widget_front_end_expected"]

@@ -10,6 +10,13 @@ import ipywidgets
 NONE = "—"
 """The dropdown entry shown while there is nothing to choose."""
 
+NOTHING_TO_PLOT = (
+    "No per-shot value to plot yet. The plot offers every number stored with a shot: "
+    "shot analyses (<code>experiment.add_shot_analysis(name, function)</code>, applied "
+    "from the next run), device data and the sums of pictures."
+)
+"""The hint shown under the plot while the y list is empty."""
+
 
 class PlotChoices:
     """The image, y and x dropdowns, and what the person picked in them.
@@ -43,6 +50,8 @@ class PlotChoices:
         self.image_choice = ipywidgets.Dropdown(description="image", options=[NONE])
         self.y_choice = ipywidgets.Dropdown(description="y", options=[NONE])
         self.x_choice = ipywidgets.Dropdown(description="x", options=[NONE])
+        self.hint = ipywidgets.HTML(NOTHING_TO_PLOT)
+        self.hint.add_class("shotbook-plot-hint")
         for dropdown in (self.image_choice, self.y_choice, self.x_choice):
             dropdown.observe(self._choice_changed, names="value")
 
@@ -70,6 +79,7 @@ class PlotChoices:
         """Show these names as the options of the three dropdowns."""
         self._set_options(self.image_choice, images, self._wanted_image)
         self._set_options(self.y_choice, scalars, self._wanted_scalar)
+        self.hint.value = "" if scalars else NOTHING_TO_PLOT
         self._set_options(self.x_choice, parameters, self._wanted_parameter)
 
     def pick_x(self, parameters: list[str], values: Mapping[int, Mapping[str, float]]) -> None:
@@ -81,6 +91,8 @@ class PlotChoices:
             count = len({v.get(name) for v in values.values()})
             if count > best_count:
                 best, best_count = name, count
+        if best is None and values and parameters:
+            best = parameters[-1]  # no parameter varies: the last option (the shot index)
         if best is not None and best != self.x_choice.value:
             self._setting_options = True
             try:
@@ -124,4 +136,4 @@ def _chosen(dropdown: ipywidgets.Dropdown) -> str | None:
     return None if value in (None, NONE) else str(value)
 
 
-__all__ = ["NONE", "PlotChoices"]
+__all__ = ["NONE", "NOTHING_TO_PLOT", "PlotChoices"]

@@ -30,6 +30,15 @@ RateCallback = Callable[[float, int], None]
 """Called with the shot rate (per second) and the number of shots seen."""
 
 
+SHOT_INDEX = "shot index"
+"""The x option that plots each shot at its index (when no parameter varies)."""
+
+
+def image_sum(label: str) -> str:
+    """The name of the per-shot sum of the picture ``label`` offered on the plot's y."""
+    return f"sum({label})"
+
+
 def is_scalar(value: object) -> bool:
     """Whether ``value`` is a number to plot (booleans are not)."""
     if isinstance(value, bool | np.bool_):
@@ -195,9 +204,12 @@ class LiveViews:
     def _learn_names(self, parameters: Mapping[str, Any], data: Mapping[str, Any]) -> None:
         watched = self._watched
         parameter_names = sorted(k for k, v in parameters.items() if is_scalar(v))
-        scalar_names = [k for k, v in data.items() if is_scalar(v) and k != "shot.attempts"]
-        scalar_names.sort(key=lambda k: (not k.startswith("analysis."), k))
+        parameter_names.append(SHOT_INDEX)
         images = sorted(k for k, v in data.items() if getattr(v, "ndim", 0) == 2)
+        scalar_names = [k for k, v in data.items() if is_scalar(v) and k != "shot.attempts"]
+        # analyses first, then device data, then the pictures' sums
+        scalar_names.sort(key=lambda k: (not k.startswith("analysis."), k))
+        scalar_names.extend(image_sum(label) for label in images)
         if (parameter_names, scalar_names, images) == (
             watched.parameters,
             watched.scalars,
@@ -213,6 +225,9 @@ class LiveViews:
         watched = self._watched
         values = {k: float(v) for k, v in parameters.items() if is_scalar(v)}
         values.update({k: float(v) for k, v in data.items() if is_scalar(v)})
+        values.update(
+            {image_sum(k): float(np.sum(v)) for k, v in data.items() if getattr(v, "ndim", 0) == 2}
+        )
         watched.values[index] = values
         if index < watched.newest:
             return
@@ -231,10 +246,28 @@ class LiveViews:
         if x_name is None or y_name is None:
             self.plot.set_points([], [])
             return
+        if y_name.startswith("sum("):
+            self._fill_image_sums(y_name)
         indices = sorted(self._watched.values)
-        xs = [self._watched.values[i].get(x_name, np.nan) for i in indices]
+        if x_name == SHOT_INDEX:
+            xs = [float(i) for i in indices]
+        else:
+            xs = [self._watched.values[i].get(x_name, np.nan) for i in indices]
         ys = [self._watched.values[i].get(y_name, np.nan) for i in indices]
         self.plot.set_points(xs, ys)
+
+    def _fill_image_sums(self, name: str) -> None:
+        """Sum the picture of every shot read without it (read once, on the worker)."""
+        watched = self._watched
+        label = name[len("sum(") : -1]
+        missing = [i for i, v in sorted(watched.values.items()) if name not in v]
+        if not missing:
+            return
+        with self._storage_manager.session() as session:
+            for index in missing:
+                picture: Any = session.sequences.get_shot(watched.path, index).data.get(label)
+                total = float(np.sum(picture)) if getattr(picture, "ndim", 0) == 2 else np.nan
+                watched.values[index][name] = total
 
     def _update_rate(self) -> None:
         arrivals = self._watched.arrivals
@@ -260,4 +293,4 @@ class LiveViews:
         self.plot.close()
 
 
-__all__ = ["LiveViews", "RateCallback", "is_scalar"]
+__all__ = ["SHOT_INDEX", "LiveViews", "RateCallback", "image_sum", "is_scalar"]

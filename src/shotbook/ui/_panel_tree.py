@@ -9,19 +9,40 @@ duplicate, notes, and delete / reset to draft once confirmed.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shotbook.session import RunOwner, SequenceStats, State, StorageManager
+from shotbook.session import (
+    ChangeCounting,
+    RunOwner,
+    SequenceStats,
+    State,
+    StorageError,
+    StorageManager,
+)
 from shotbook.types import ExecuteShot, StepsConfiguration, TimeLanes
 from shotbook.types._paths import PureSequencePath
 
-from ._browser import SequenceBrowser, build_rows
+from ._browser import SequenceBrowser, folder_row, sequence_row
 from ._commands import answer_command
 
-Listing = tuple[list[SequenceStats], set[PureSequencePath]]
-"""The store's sequences and all its paths (folders and sequences)."""
+FULL_READ_EVERY = 60.0
+"""Seconds between two full reads of the store's list when its change count says nothing
+changed (a safety net for writers that keep no change log, e.g. an older shotbook)."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What one read of the store found."""
+
+    stats: list[SequenceStats]
+    """The sequences read: all of them, or (``paths`` is ``None``) only the active ones."""
+    paths: set[PureSequencePath] | None
+    """All the store's paths (folders and sequences); ``None`` when only ``stats`` was read."""
+    count: int | None
+    """The store's change count when read (``None``: it keeps none)."""
 
 
 def _default_sequence() -> tuple[StepsConfiguration, TimeLanes]:
@@ -31,19 +52,26 @@ def _default_sequence() -> tuple[StepsConfiguration, TimeLanes]:
 class StoreListing:
     """The sequences of the store as last read, shown as the browser's rows.
 
+    A read costs one query when nothing changed: the store's change count, then the stats
+    of the sequences running (their shot counts). Only when the count moved is the whole
+    list read; only the rows that differ are sent to the browser.
+
     Every listing has a generation: a listing read on the poller thread is applied only if
-    no newer one was read since (:meth:`generation`, :meth:`apply_if_current`).
+    no newer one was read since (:meth:`generation`, :meth:`begin_read`).
     """
 
     def __init__(self, storage_manager: StorageManager, browser: SequenceBrowser) -> None:
         self._storage_manager = storage_manager
         self._browser = browser
         self._stats: dict[str, SequenceStats] = {}
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._folders: list[str] = []
         self._active: set[str] = set()
         # each sequence's state at the previous listing (None before the first)
         self._previous_states: dict[str, State] | None = None
-        self._last_rows: list[dict[str, Any]] = []
         self._generation = 0
+        self._count: int | None = None
+        self._next_full = 0.0
 
     @property
     def generation(self) -> int:
@@ -71,10 +99,29 @@ class StoreListing:
         """A read on the worker supersedes the listings being read by the poller."""
         self._generation += 1
 
-    def read(self) -> Listing:
-        """The store's sequences and paths, read in one transaction."""
-        with self._storage_manager.session() as session, session.transaction():
-            return session.sequences.list(), session.paths.all_paths()
+    def read(self, *, full: bool = False) -> Listing:
+        """What changed in the store since the last listing applied (on any thread).
+
+        One query (the change count) and the active sequences' stats when the count did not
+        move; else (or with ``full``) every sequence and path, in one transaction.
+        """
+        active = sorted(self._active)
+        known = self._count
+        recent = known is not None and time.monotonic() < self._next_full
+        with self._storage_manager.session() as session:
+            counter = session if isinstance(session, ChangeCounting) else None
+            if not full and counter is not None and recent:
+                count = counter.change_count()
+                if count == known:
+                    try:
+                        stats = [session.sequences.get_stats(path) for path in active]
+                    except StorageError:  # gone since: the count will say so, read it all
+                        pass
+                    else:
+                        return Listing(stats, None, count)
+            with session.transaction():
+                count = counter.change_count() if counter is not None else None
+                return Listing(session.sequences.list(), session.paths.all_paths(), count)
 
     def apply(self, listing: Listing, watched: str) -> str | None:
         """Show ``listing``; return a sequence to watch instead of ``watched``, if any.
@@ -82,34 +129,52 @@ class StoreListing:
         That is a sequence that became active (when ``watched`` is not active), or else one
         that ran to its end since the previous listing.
         """
-        stats, paths = listing
-        by_path = {str(s.path): s for s in stats}
-        folders = sorted(str(p) for p in paths if str(p) not in by_path)
-        self._stats = by_path
-        rows = build_rows(stats, folders)
-        if rows != self._last_rows:
-            self._last_rows = rows
-            self._browser.rows = rows
-        active = {path for path, s in by_path.items() if s.state.is_active()}
+        old_stats, old_rows = self._stats, self._rows
+        if listing.paths is None:  # the active sequences only
+            by_path = dict(old_stats)
+            rows = dict(old_rows)
+            read = {str(s.path): s for s in listing.stats}
+            by_path.update(read)
+        else:
+            by_path = {str(s.path): s for s in listing.stats}
+            read = by_path
+            self._folders = sorted(str(p) for p in listing.paths if str(p) not in by_path)
+            rows = {path: folder_row(path) for path in self._folders}
+            self._next_full = time.monotonic() + FULL_READ_EVERY
+        for path, stats in read.items():
+            same = old_stats.get(path) == stats and path in old_rows
+            rows[path] = old_rows[path] if same else sequence_row(stats)
+        changed = [p for p, row in rows.items() if old_rows.get(p) is not row]
+        changed.extend(p for p in old_rows if p not in rows)
+        self._stats, self._rows, self._count = by_path, rows, listing.count
+        self._browser.show_rows(rows, [p for p in changed if old_rows.get(p) != rows.get(p)])
+        if listing.paths is None:
+            active = {p for p in self._active if p in by_path and by_path[p].state.is_active()}
+            active.update(p for p, s in read.items() if s.state.is_active())
+        else:
+            active = {path for path, s in by_path.items() if s.state.is_active()}
         newly_active = sorted(active - self._active)
         self._active = active
         switch: str | None = None
         if newly_active and watched not in active:
             switch = newly_active[0]
         elif watched not in active:
-            switch = self._ran_between_listings(by_path)
-        self._previous_states = {path: s.state for path, s in by_path.items()}
+            switch = self._ran_between_listings(read)
+        if self._previous_states is None or listing.paths is not None:
+            self._previous_states = {path: s.state for path, s in by_path.items()}
+        else:
+            self._previous_states.update((path, s.state) for path, s in read.items())
         return switch
 
-    def _ran_between_listings(self, by_path: dict[str, SequenceStats]) -> str | None:
-        """The latest sequence that was a draft at the previous listing and has run to its
-        end since (a short run started elsewhere can start and end between two polls)."""
+    def _ran_between_listings(self, read: dict[str, SequenceStats]) -> str | None:
+        """The latest sequence read that was a draft at the previous listing and has run to
+        its end since (a short run started elsewhere can start and end between two polls)."""
         previous = self._previous_states
         if previous is None:
             return None
         ran = [
             s
-            for path, s in by_path.items()
+            for path, s in read.items()
             if s.start_time is not None
             and not s.state.is_active()
             and s.state is not State.DRAFT
@@ -122,11 +187,12 @@ class StoreListing:
     def own_run_active(self) -> bool:
         """Whether a sequence of the listing is run by this process."""
         me = RunOwner.current()
+        active = (self._stats[p] for p in self._active if p in self._stats)
         return any(
             s.state.is_active()
             and s.owner is not None
             and (s.owner.host, s.owner.pid) == (me.host, me.pid)
-            for s in self._stats.values()
+            for s in active
         )
 
     def latest_sequence(self) -> str | None:

@@ -85,6 +85,16 @@ def test_launch_watch_and_interrupt(jupyter_lab: JupyterLab, browser_context: An
             in page.locator(".shotbook-plot-info").inner_text()
         )
         screenshot(page, "panel-finished.png")
+        # the plot offers the pictures' sums beside the analyses (issue 18, item 2)
+        y_options = page.locator(".shotbook-panel .widget-dropdown select").nth(1)
+        assert "sum(camera.cloud)" in y_options.locator("option").all_inner_texts()
+        # the snapshot kept for the saved notebook follows the run, hidden under the widget
+        page.wait_for_function(
+            "() => document.querySelector('.shotbook-snapshot')?.innerHTML"
+            ".includes('/scans/tof: finished, 8 / 8 shots')",
+            timeout=30_000,
+        )
+        assert not page.locator(".shotbook-snapshot").is_visible()
 
         # a second, long scan: interrupt it while it runs
         click_row(page, "/scans/long")

@@ -41,6 +41,9 @@ class TimeAdapter(Protocol):
 class CatalogTransaction(Protocol):
     """An open catalog transaction (``_sql._catalog.SQLTransaction``, ``_duckdb._catalog``'s)."""
 
+    changed: bool
+    """Whether the transaction already appended its row to the change log (``_changes``)."""
+
     @property
     def catalog(self) -> TimeAdapter:
         """The catalog, for converting stored times."""
@@ -73,6 +76,9 @@ class CatalogTransaction(Protocol):
 
 class Catalog(Protocol):
     """Runs transactions on a store's catalog."""
+
+    change_log: bool
+    """Whether the store has the change log (known once a transaction was begun)."""
 
     def run(self, action: Callable[[Any], T], *, write: bool = True) -> T:
         """Run ``action`` in one transaction (joining a held one of this thread)."""
@@ -161,8 +167,9 @@ class CatalogAccess(Protocol):
         """Run ``action`` in a read transaction (joining a held one of this thread)."""
         ...
 
-    def write(self, action: Callable[[CatalogTransaction], T]) -> T:
-        """Run ``action`` in a write transaction (joining a held one of this thread)."""
+    def write(self, action: Callable[[CatalogTransaction], T], *, logged: bool = True) -> T:
+        """Run ``action`` in a write transaction (joining a held one of this thread);
+        counted in the change log unless not ``logged``."""
         ...
 
 

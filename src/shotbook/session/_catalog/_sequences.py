@@ -479,7 +479,7 @@ class CatalogSequenceCollection:
             tx.execute("UPDATE sequences SET heartbeat = ? WHERE path = ?", [stored, str(path)])
             return tx.catalog.from_db_time(stored)
 
-        return self._session.write(action)
+        return self._session.write(action, logged=False)  # not a change a reader shows
 
     def running_sequences(self) -> builtins.list[RunningSequence]:
         """Sequences in PREPARING or RUNNING with their owner and last heartbeat, by path.

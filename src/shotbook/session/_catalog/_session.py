@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .._interfaces import StorageManager
 
 from ._audit import read_log
+from ._changes import count_changes, note_change
 from ._paths import CatalogPathHierarchy, sequence_row
 from ._protocols import (
     Catalog,
@@ -64,9 +65,21 @@ class SessionCatalog:
         """Run ``action`` in a read transaction (joining a held one of this thread)."""
         return self.catalog.run(action, write=False)
 
-    def write(self, action: Callable[[CatalogTransaction], T]) -> T:
-        """Run ``action`` in a write transaction (joining a held one of this thread)."""
-        return self.catalog.run(action, write=True)
+    def write(self, action: Callable[[CatalogTransaction], T], *, logged: bool = True) -> T:
+        """Run ``action`` in a write transaction (joining a held one of this thread).
+
+        The transaction is counted in the change log, unless not ``logged`` (heartbeats).
+        """
+        if not logged:
+            return self.catalog.run(action, write=True)
+
+        def logged_action(tx: CatalogTransaction) -> T:
+            result = action(tx)
+            if self.catalog.change_log:
+                note_change(tx)
+            return result
+
+        return self.catalog.run(logged_action, write=True)
 
 
 class CatalogDeviceConfigurations(MutableMapping[str, Any]):
@@ -201,6 +214,20 @@ class CatalogSession:
         """
         where = None if path is None else as_path(path)
         return self._read(lambda tx: read_log(tx, where))
+
+    def change_count(self) -> int | None:
+        """How many write transactions the store has committed (one cheap query).
+
+        A number that grows with every change of the paths, sequences, globals and default
+        device configurations (heartbeats of a run excepted; shots stored by a run do not
+        count either: read the running sequences' stats for those). ``None`` when the store
+        keeps no change log (opened read-only): then list the store to see changes.
+        """
+
+        def action(tx: CatalogTransaction) -> int | None:
+            return count_changes(tx) if self._catalog.change_log else None
+
+        return self._read(action)
 
     def transaction(self) -> AbstractContextManager[None]:
         """Group the calls made in the block (in this thread) into one transaction.

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
+from .._catalog._changes import CREATE_CHANGE_LOG, has_change_log
 from .._errors import (
     StorageError,
     StoreLockedError,
@@ -30,7 +31,7 @@ from .._errors import (
     store_full_error,
 )
 from ._attach import attached
-from ._schema import SCHEMA_VERSION, create_schema, detect_version
+from ._schema import SCHEMA_VERSION, create_schema, detect_version, table_names
 
 if TYPE_CHECKING:
     from .._parquet._locator import ShotLocator
@@ -80,11 +81,12 @@ class Transaction:
     ``time``), so one session serves every backend.
     """
 
-    __slots__ = ("_after", "catalog", "connection", "touched")
+    __slots__ = ("_after", "catalog", "changed", "connection", "touched")
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, catalog: DuckDBCatalog) -> None:
         self.connection = connection
         self.catalog = catalog
+        self.changed = False
         self._after: list[Callable[[], None]] = []
         self.touched: set[str] = set()
 
@@ -133,6 +135,7 @@ class DuckDBCatalog:
         self._checked = False
         self._check_lock = threading.Lock()
         self._local = threading.local()
+        self.change_log = False
 
     from_db_time = staticmethod(from_db_time)
     """A stored time as a timezone-aware UTC datetime."""
@@ -185,6 +188,7 @@ class DuckDBCatalog:
                     raise
             elif version != SCHEMA_VERSION:
                 raise version_error(self.path, version)
+            self.change_log = _add_change_log(connection)
             self._checked = True
 
     def run(self, action: Callable[[Transaction], T], *, write: bool = True) -> T:
@@ -288,6 +292,15 @@ class DuckDBCatalog:
             self.locator.commit(connection, transaction.touched, connection.commit)
         else:
             connection.commit()
+
+
+def _add_change_log(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Add the change log to a store that lacks it; False when the file cannot be written."""
+    try:
+        connection.execute(CREATE_CHANGE_LOG)
+    except duckdb.Error:
+        return has_change_log(table_names(connection))
+    return True
 
 
 def _rollback(connection: duckdb.DuckDBPyConnection) -> None:

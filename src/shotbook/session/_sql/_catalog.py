@@ -11,6 +11,7 @@ by ``lock_timeout``; then :class:`StoreLockedError` says so.
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 import threading
 import time
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._catalog._changes import CREATE_CHANGE_LOG, has_change_log
 from .._errors import (
     StorageError,
     StoreLockedError,
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 T = TypeVar("T")
+_log = logging.getLogger("shotbook.session")
 
 _MAX_RETRIES = 50
 
@@ -40,11 +43,12 @@ _MAX_RETRIES = 50
 class SQLTransaction:
     """An open transaction: SQL written with ``?`` placeholders, and actions run after commit."""
 
-    __slots__ = ("_after", "catalog", "connection")
+    __slots__ = ("_after", "catalog", "changed", "connection")
 
     def __init__(self, catalog: SQLCatalog, connection: Any) -> None:
         self.catalog = catalog
         self.connection = connection
+        self.changed = False
         self._after: list[Callable[[], None]] = []
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
@@ -106,6 +110,7 @@ class SQLCatalog(ABC):
         self._checked = False
         self._check_lock = threading.Lock()
         self._closed = False
+        self.change_log = False
 
     # --- what a database provides -----------------------------------------------------------
 
@@ -393,6 +398,7 @@ class SQLCatalog(ABC):
         for statement in schema_statements(self.types):
             transaction.execute(statement)
         self.after_create(transaction)
+        transaction.execute(CREATE_CHANGE_LOG)
         transaction.execute(
             "INSERT INTO schema_version VALUES (?, ?, NULL)",
             [SQL_SCHEMA_VERSION, transaction.time(now)],
@@ -415,16 +421,37 @@ class SQLCatalog(ABC):
                         self.create_schema(transaction, utc_now())
                     elif version is not None and version != SQL_SCHEMA_VERSION:
                         raise self.version_error(version)
+                    self.change_log = has_change_log(self.table_names(transaction))
                     self._commit(connection)
                 except BaseException:
                     self._rollback(connection)
                     raise
                 if version is not None or mode == "write":
                     break
+            if not self.change_log:
+                self.change_log = self._add_change_log(connection)
             self._checked = True
 
+    def _add_change_log(self, connection: Any) -> bool:
+        """Add the change log to a store that lacks it; False when the store is read-only."""
+        try:
+            transaction = self._begin(connection, "write")
+            try:
+                self.prepare_schema(transaction)
+                transaction.execute(CREATE_CHANGE_LOG)
+                self._commit(connection)
+            except BaseException:
+                self._rollback(connection)
+                raise
+        except Exception as error:
+            _log.info("%s: no change log (%s); readers list every sequence", self.where, error)
+            return False
+        return True
+
     def mark_current(self) -> None:
-        """Record that the store has the current schema (after :meth:`upgrade` made it so)."""
+        """Record that the store has the current schema and the change log (after
+        :meth:`upgrade` made it so)."""
+        self.change_log = True
         self._checked = True
 
     def version_error(self, version: int) -> StoreVersionError:

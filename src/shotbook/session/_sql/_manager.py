@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from shotbook.types._paths import PureSequencePath
 
+from .._catalog._changes import CREATE_CHANGE_LOG
 from .._catalog._names import normalise_stored_names
 from .._errors import StorageError, StoreVersionError
 from .._interfaces import RenamedName
@@ -81,6 +82,8 @@ class SQLStorageManager:
                     f"the store has schema version {version}, and no migration from it to "
                     f"version {SQL_SCHEMA_VERSION} is known; it was left unchanged",
                 )
+            else:
+                tx.execute(CREATE_CHANGE_LOG)  # a store made before the change log
 
         self.catalog.run(action, check=False)
         self.catalog.mark_current()
