@@ -12,8 +12,6 @@ from qcodes.instrument import Instrument
 
 from shotbook.analysis import read_shots
 from shotbook.control import (
-    LocalExperimentManager,
-    LocalExperimentManagerConfiguration,
     SequenceFailedError,
     ShotRetryConfig,
 )
@@ -24,25 +22,17 @@ from shotbook.device.qcodes import (
     allow_qcodes_drivers,
     register_qcodes_types,
 )
-from shotbook.device.sim import simulated_lab
 from tests.control.lab import (
-    create_sequence,
-    lab_registry,
-    make_storage,
-    setup_store,
     shots_of,
     state_of,
-    tof_scan,
 )
+from tests.device.instrument_runs import sequence_runs
 
 from .conftest import DMM, DMM_SIM, rf_configuration, synth_configuration
 from .lab_driver import FlakySynth
 
 allow_qcodes_drivers(FlakySynth)
 
-FAST = LocalExperimentManagerConfiguration(
-    heartbeat_interval=0.2, stale_after=5.0, shot_timeout=10.0, server_ping_timeout=1.0
-)
 RF = rf_configuration(
     QCoDeSSetting("frequency", "mot.detuning + 80 MHz", unit="MHz", bounds=(1, 6000)),
     QCoDeSSetting("power", "-10 dBm", unit="dBm"),
@@ -58,24 +48,7 @@ DMM_READOUT = QCoDeSInstrumentConfiguration(
 @pytest.fixture
 def run(tmp_path: Path) -> Iterator[Any]:
     """``run(path, instruments, **manager options)``: the simulated lab plus ``instruments``."""
-    registry, compilers = lab_registry()
-    register_qcodes_types(registry, compilers)
-    storage = make_storage(tmp_path / "store", registry)
-    managers: list[LocalExperimentManager] = []
-
-    def run_sequence(path: str, instruments: dict[str, Any], **options: Any) -> Any:
-        setup_store(storage, {**simulated_lab(replay=2), **instruments})
-        create_sequence(storage, path, tof_scan(4))
-        options.setdefault("configuration", FAST)
-        manager = LocalExperimentManager(storage, registry, compilers=compilers, **options)
-        managers.append(manager)
-        return manager.run_sequence(path, progress=False)
-
-    run_sequence.storage = storage  # type: ignore[attr-defined]
-    yield run_sequence
-    for manager in managers:
-        manager.close(timeout=30)
-    storage.close()
+    yield from sequence_runs(tmp_path, register_qcodes_types)
 
 
 def test_a_scan_sets_the_rf_source_per_shot_and_stores_the_read_outs_twice_in_a_row(run) -> None:

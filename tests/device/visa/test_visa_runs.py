@@ -17,28 +17,18 @@ import pyvisa
 
 from shotbook.analysis import read_shots, to_pint, to_xarray
 from shotbook.control import (
-    LocalExperimentManager,
-    LocalExperimentManagerConfiguration,
     SequenceFailedError,
     ShotRetryConfig,
 )
-from shotbook.device.sim import simulated_lab
 from shotbook.device.visa import SCPICommand, SCPIQuery, register_visa_types
 from tests.control.lab import (
-    create_sequence,
-    lab_registry,
-    make_storage,
-    setup_store,
     shots_of,
     state_of,
-    tof_scan,
 )
+from tests.device.instrument_runs import sequence_runs
 
 from .test_visa import ADDRESS, synth
 
-FAST = LocalExperimentManagerConfiguration(
-    heartbeat_interval=0.2, stale_after=5.0, shot_timeout=10.0, server_ping_timeout=1.0
-)
 SYNTH = synth(
     commands=(SCPICommand("FREQ {value:.6f}", "mot.detuning + 80 MHz", unit="Hz"),),
     queries=(SCPIQuery("TEMP?", "temperature", unit="K"), SCPIQuery("FREQ?", "frequency")),
@@ -48,24 +38,7 @@ SYNTH = synth(
 @pytest.fixture
 def run(tmp_path: Path) -> Iterator[Any]:
     """``run(path, instruments, **manager options)``: the simulated lab plus ``instruments``."""
-    registry, compilers = lab_registry()
-    register_visa_types(registry, compilers)
-    storage = make_storage(tmp_path / "store", registry)
-    managers: list[LocalExperimentManager] = []
-
-    def run_sequence(path: str, instruments: dict[str, Any], **options: Any) -> Any:
-        setup_store(storage, {**simulated_lab(replay=2), **instruments})
-        create_sequence(storage, path, tof_scan(4))
-        options.setdefault("configuration", FAST)
-        manager = LocalExperimentManager(storage, registry, compilers=compilers, **options)
-        managers.append(manager)
-        return manager.run_sequence(path, progress=False)
-
-    run_sequence.storage = storage  # type: ignore[attr-defined]
-    yield run_sequence
-    for manager in managers:
-        manager.close(timeout=30)
-    storage.close()
+    yield from sequence_runs(tmp_path, register_visa_types)
 
 
 @pytest.fixture
