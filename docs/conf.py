@@ -6,13 +6,18 @@ Build (from the repository root, after ``pip install -e '.[docs]'``)::
 
 Nothing is fetched at build time: no intersphinx inventories, no remote fonts, scripts or
 widget bundles. The notebooks of ``notebooks/`` are copied into ``docs/tutorials/`` (ignored
-by git) and executed by myst-nb once, their outputs cached in ``docs/_build/.jupyter_cache``
-(a notebook runs again only when its code changes).
+by git). A notebook the test suite already ran as committed (``.ci/check`` has the notebook
+tests keep their executed copies in ``docs/_build/executed``) is shown with those outputs and
+not run again, so CI runs each of those notebooks once. The others are executed by myst-nb,
+their outputs cached in ``docs/_build/.jupyter_cache`` (a notebook runs again only when its
+code changes).
 """
 
 from __future__ import annotations
 
 import filecmp
+import hashlib
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -50,23 +55,48 @@ TUTORIALS = {
 }
 
 
-def _copy_notebooks() -> None:
+EXECUTED = DOCS / "_build" / "executed"
+"""Notebooks the notebook tests ran as committed (``tests/executed_notebooks.py``; ``.ci/check``
+points them here): shown with those outputs instead of being run a second time."""
+
+
+def _executed_copy(source: Path) -> Path | None:
+    """The notebook tests' executed copy of ``source``, if it was made from ``source`` as it
+    is now."""
+    executed = EXECUTED / source.name
+    if not executed.exists():
+        return None
+    try:
+        recorded = json.loads(executed.read_text(encoding="utf-8"))["metadata"].get(
+            "shotbook_source_sha256"
+        )
+    except (OSError, ValueError, KeyError):
+        return None
+    return executed if recorded == hashlib.sha256(source.read_bytes()).hexdigest() else None
+
+
+def _copy_notebooks() -> list[str]:
     """Copy the notebooks into the source tree (only those that changed, for Sphinx's own
-    incremental build)."""
+    incremental build), the tests' executed copy where there is one; return the patterns of
+    the tutorials not to execute again."""
+    reused = []
     for name in sorted(TUTORIALS):
         source, target = ROOT / "notebooks" / name, DOCS / "tutorials" / name
+        executed = _executed_copy(source)
+        if executed is not None:
+            source = executed
+            reused.append(f"tutorials/{name}")
         if not target.exists() or not filecmp.cmp(source, target, shallow=False):
             shutil.copyfile(source, target)
+    return reused
 
-
-_copy_notebooks()
 
 nb_execution_mode = "cache"
 nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache")
 nb_execution_in_temp = True  # the stores the notebooks create go to a temporary folder
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True  # a notebook that fails fails the build
-nb_execution_excludepatterns: list[str] = []
+nb_execution_excludepatterns: list[str] = _copy_notebooks()
 nb_merge_streams = True
 # No widget JavaScript from a CDN: widgets show their saved static form (the panel's HTML
 # snapshot, the progress bar's final text) instead of a live view.

@@ -9,6 +9,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from tests.executed_notebooks import keep_for_docs
+
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "real_instruments.ipynb"
 
 
@@ -32,6 +34,7 @@ def test_notebook_runs_a_scan_on_the_emulated_camera(tmp_path: Path) -> None:
         resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()
+    keep_for_docs(NOTEBOOK, notebook)
     text = "\n".join(
         "".join(output.get("text") or output.get("data", {}).get("text/plain", ""))
         for cell in notebook.cells

@@ -5,12 +5,16 @@ reference, and the list of notebooks shown as tutorials. (The build itself is a 
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 
+import nbformat
 import pytest
+
+from tests.executed_notebooks import ENVIRONMENT_VARIABLE, SOURCE_HASH_KEY, keep_for_docs
 
 DOCS = Path(__file__).parents[2] / "docs"
 
@@ -99,3 +103,27 @@ def test_every_notebook_is_a_tutorial() -> None:
     toctree = (DOCS / "tutorials" / "index.md").read_text(encoding="utf-8")
     for name in notebooks:
         assert f"\n{Path(name).stem}\n" in toctree
+
+
+def test_an_executed_notebook_is_kept_for_the_docs_without_the_tests_cells(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "lesson.ipynb"
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# A lesson"), nbformat.v4.new_code_cell("1")]
+    nbformat.write(notebook, source)
+    executed = nbformat.read(source, as_version=4)
+    executed.cells[1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    executed.cells.append(nbformat.v4.new_code_cell("print('PROBE {}')"))  # the test's probe
+
+    monkeypatch.delenv(ENVIRONMENT_VARIABLE, raising=False)
+    assert keep_for_docs(source, executed) is None  # nothing kept outside CI's docs build
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, str(tmp_path / "executed"))
+    kept_path = keep_for_docs(source, executed)
+    assert kept_path == tmp_path / "executed" / "lesson.ipynb"
+    kept = nbformat.read(kept_path, as_version=4)
+    assert [cell.source for cell in kept.cells] == ["# A lesson", "1"]  # no probe
+    assert kept.cells[1].outputs[0].text == "1\n"
+    assert kept.metadata[SOURCE_HASH_KEY] == hashlib.sha256(source.read_bytes()).hexdigest()
+    # docs/conf.py reads the same key to tell a copy of the notebook as it is now
+    assert f'"{SOURCE_HASH_KEY}"' in (DOCS / "conf.py").read_text(encoding="utf-8")

@@ -18,13 +18,16 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests.executed_notebooks import keep_for_docs
+
 NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
 DEMOS = ("quickstart.ipynb", "temperature.ipynb", "custom_device.ipynb")
 PROBE = "PROBE "
 
 
-def _execute(name: str, folder: Path, probe: str) -> nbformat.NotebookNode:
-    """Copy notebook ``name`` into ``folder``, append the probe cell and run it there."""
+def _execute(name: str, folder: Path, probe: str, *, keep: bool = False) -> nbformat.NotebookNode:
+    """Copy notebook ``name`` into ``folder``, append the probe cell and run it there
+    (``keep``: a run of the notebook as committed, handed to the docs build)."""
     copy = folder / name
     shutil.copy(NOTEBOOKS / name, copy)
     notebook = nbformat.read(copy, as_version=4)
@@ -34,6 +37,8 @@ def _execute(name: str, folder: Path, probe: str) -> nbformat.NotebookNode:
     )
     client.execute()
     nbformat.write(notebook, folder / f"executed-{name}")  # kept in tmp_path to inspect
+    if keep:
+        keep_for_docs(NOTEBOOKS / name, notebook)
     return notebook
 
 
@@ -83,7 +88,7 @@ QUICKSTART_PROBE = _probe_cell(
 
 
 def test_quickstart_scans_runs_and_plots(tmp_path: Path) -> None:
-    notebook = _execute("quickstart.ipynb", tmp_path, QUICKSTART_PROBE)
+    notebook = _execute("quickstart.ipynb", tmp_path, QUICKSTART_PROBE, keep=True)
     text = _text(notebook)
     assert "/tutorial/detuning scan: finished after 39 / 39 shots" in text
     assert "devices: analog, camera, digital" in text
@@ -126,6 +131,7 @@ def test_temperature_measures_the_simulated_cloud(tmp_path: Path) -> None:
         "temperature.ipynb",
         tmp_path,
         _probe_cell('{"T": T, "error": T_error, "truth": truth, "shots": len(shots)}'),
+        keep=True,
     )
     source = "\n".join(cell.source for cell in notebook.cells)
     assert "assert abs(T - truth) / truth < 0.10" in source  # the notebook checks itself
@@ -153,6 +159,7 @@ def test_custom_device_and_lane_run_and_store_data(tmp_path: Path) -> None:
         "custom_device.ipynb",
         tmp_path,
         _probe_cell('{"report": report.to_dicts(), "columns": shots.columns}'),
+        keep=True,
     )
     text = _text(notebook)
     # the lab's own device beside the default ones (the simulated lab, the real instruments)

@@ -9,6 +9,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from tests.executed_notebooks import keep_for_docs
+
 NOTEBOOK = Path(__file__).parents[3] / "notebooks" / "qcodes_instruments.ipynb"
 PROBE = (
     "import json\n"
@@ -32,6 +34,7 @@ def test_the_qcodes_notebook_is_stripped_and_runs_against_the_simulations(tmp_pa
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     ).execute()
+    keep_for_docs(NOTEBOOK, notebook)
     text = "\n".join(
         "".join(output.get("text", ""))
         for cell in notebook.cells
