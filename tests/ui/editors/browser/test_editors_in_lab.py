@@ -247,6 +247,9 @@ def test_create_edit_and_launch_a_sequence(editors_lab: JupyterLab, browser_cont
         wait_lane(page, "mot detuning", "0-1:mot.detuning|1-2:mot.detuning|2-3:mot.detuning")
         # an analog expression and a ramp, typed one after the other
         type_into(page, "cell/mot detuning/2", "0 MHz")
+        # the grid is drawn again when the kernel answers: wait for it, as a user sees it,
+        # before typing in the next cell (a fill racing that redraw lost "ramp" at times)
+        wait_lane(page, "mot detuning", "0-1:mot.detuning|1-2:mot.detuning|2-3:0 MHz")
         type_into(page, "cell/mot detuning/1", "ramp")
         page.locator(f'{LANES} tr[data-lane="mot detuning"] td.sb-ramp').wait_for()
         wait_lane(page, "mot detuning", "0-1:mot.detuning|1-2:ramp|2-3:0 MHz")
