@@ -20,6 +20,7 @@ import datetime as dt
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -30,22 +31,15 @@ import numpy as np
 
 from shotbook.session import ParquetShotStore
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_storage import UNITS
+
 SHOTS = 200
 RUNS = 7
 BLOCK = 10
 RESULTS = Path(__file__).parent / "results" / "data_units.md"
 DATA_UNITS = {"dmm.voltage": "V", "rf.frequency_readback": "Hz", "synth.temperature": "K"}
-
-
-class _Unit:
-    def __init__(self, symbol: str, scale: float) -> None:
-        self.symbol, self.scale = symbol, scale
-
-    def from_si(self, x: float) -> float:
-        return x / self.scale
-
-
-UNITS = {"mot.detuning": _Unit("MHz", 1e6), "wait_time": _Unit("ms", 1e-3)}
 
 
 def make_shots() -> list[tuple[dict[str, Any], dict[str, Any]]]:
