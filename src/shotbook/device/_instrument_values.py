@@ -9,6 +9,7 @@ the expression against the unit, constants against the bounds) and its evaluatio
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from shotbook.types import Dimension, Expression, ExpressionError, Unit, UnitErr
 
 __all__ = [
     "InstrumentValue",
+    "InstrumentValues",
     "check_bounds",
     "check_expression",
     "check_seconds",
@@ -181,3 +183,30 @@ def evaluate_value(context: ShotContext, value: InstrumentValue, unit: Unit | No
         if problem:
             raise context.error(f"{value.where}: {problem}", expression=text)
     return number
+
+
+class InstrumentValues:
+    """The per-shot values of one instrument, in its configuration's order (an instrument
+    compiler's shared part): checked before the run, evaluated each shot in their units.
+
+    Shot parameters are ``{"values": [value, ...]}``; units are parsed once, here.
+    """
+
+    def __init__(self, device: str, values: Sequence[InstrumentValue]) -> None:
+        self.device = device
+        self.values = tuple(values)
+        self._units = [value.parsed_unit for value in self.values]
+
+    def check(self, check: SequenceCheckContext) -> None:
+        """Report each value's static problems (see :func:`check_value`) into ``check``."""
+        for value in self.values:
+            check_value(check, self.device, value)
+
+    def shot_parameters(self, context: ShotContext) -> dict[str, list[float | bool]]:
+        """``{"values": [...]}``: each value for this shot, in its unit."""
+        return {
+            "values": [
+                evaluate_value(context, value, unit)
+                for value, unit in zip(self.values, self._units, strict=True)
+            ]
+        }

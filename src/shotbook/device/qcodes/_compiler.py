@@ -13,7 +13,7 @@ from typing import Any
 
 from shotbook.compile import SequenceCheckContext, ShotContext
 
-from .._instrument_values import check_value, evaluate_value
+from .._instrument_values import InstrumentValues
 from ._configuration import QCoDeSInstrumentConfiguration
 from ._drivers import driver_refusal
 
@@ -26,8 +26,9 @@ class QCoDeSCompiler:
     def __init__(self, device_name: str, configuration: QCoDeSInstrumentConfiguration) -> None:
         self.device_name = device_name
         self.configuration = configuration
-        self._values = [s.instrument_value() for s in configuration.settings]
-        self._units = [v.parsed_unit for v in self._values]
+        self._values = InstrumentValues(
+            device_name, [s.instrument_value() for s in configuration.settings]
+        )
 
     def compile_initialization_parameters(self) -> Mapping[str, Any]:
         """The device's keyword arguments (besides ``name``)."""
@@ -49,7 +50,7 @@ class QCoDeSCompiler:
                     "only_when_changed": setting.only_when_changed,
                     "settle_time": setting.settle_time,
                 }
-                for setting, value in zip(config.settings, self._values, strict=True)
+                for setting, value in zip(config.settings, self._values.values, strict=True)
             ],
             "readings": [
                 {"parameter": r.parameter, "label": r.label, "unit": r.unit}
@@ -65,14 +66,8 @@ class QCoDeSCompiler:
             refusal = driver_refusal(config.driver)
             if refusal is not None:
                 check.report(refusal, device=self.device_name)
-        for value in self._values:
-            check_value(check, self.device_name, value)
+        self._values.check(check)
 
     def compile_shot_parameters(self, context: ShotContext) -> Mapping[str, Any]:
         """``{"values": [...]}``: each setting's value for this shot, in its unit."""
-        return {
-            "values": [
-                evaluate_value(context, value, unit)
-                for value, unit in zip(self._values, self._units, strict=True)
-            ]
-        }
+        return self._values.shot_parameters(context)

@@ -12,7 +12,7 @@ from typing import Any
 
 from shotbook.compile import SequenceCheckContext, ShotContext
 
-from .._instrument_values import check_value, evaluate_value
+from .._instrument_values import InstrumentValues
 from ._configuration import VISAInstrumentConfiguration
 
 __all__ = ["VISACompiler"]
@@ -24,8 +24,9 @@ class VISACompiler:
     def __init__(self, device_name: str, configuration: VISAInstrumentConfiguration) -> None:
         self.device_name = device_name
         self.configuration = configuration
-        self._values = [c.instrument_value() for c in configuration.commands]
-        self._units = [v.parsed_unit for v in self._values]
+        self._values = InstrumentValues(
+            device_name, [c.instrument_value() for c in configuration.commands]
+        )
 
     def compile_initialization_parameters(self) -> Mapping[str, Any]:
         """The device's keyword arguments (besides ``name``)."""
@@ -55,14 +56,8 @@ class VISACompiler:
     def check_configuration(self, check: SequenceCheckContext) -> None:
         """Each command's expression has its unit's dimension; a constant one is within its
         bounds. Touches no instrument."""
-        for value in self._values:
-            check_value(check, self.device_name, value)
+        self._values.check(check)
 
     def compile_shot_parameters(self, context: ShotContext) -> Mapping[str, Any]:
         """``{"values": [...]}``: each command's value for this shot, in its unit."""
-        return {
-            "values": [
-                evaluate_value(context, value, unit)
-                for value, unit in zip(self._values, self._units, strict=True)
-            ]
-        }
+        return self._values.shot_parameters(context)
